@@ -1,0 +1,152 @@
+// buildApp(config, deps): a ready Fastify instance of the Tenzro mock. Never reads the environment and
+// never listens (house style principle 1): server.ts and the tests do that.
+import { randomBytes } from 'node:crypto'
+import Fastify, { LogController, type FastifyInstance, type FastifyError } from 'fastify'
+import type { DestinationStream } from 'pino'
+import type { MockConfig } from './config.ts'
+import { createMockContext, type MockContext } from './context.ts'
+import { ApiError, isApiError, MESSAGES, type ErrorDetail } from './errors.ts'
+import { errorBody } from './envelope.ts'
+import { createLogger, serializeError } from './logger.ts'
+import { createEventLog } from './domain/event-log/index.ts'
+import type { EventLog } from './domain/event-log/types.ts'
+import requestContext from './plugins/request-context.ts'
+import controlGuard from './plugins/control-guard.ts'
+import auth from './plugins/auth.ts'
+import idempotency from './plugins/idempotency.ts'
+import faults from './plugins/faults.ts'
+import rateLimit from './plugins/rate-limit.ts'
+import record from './plugins/record.ts'
+import healthRoutes from './routes/health.ts'
+import walletRoutes from './routes/wallets.ts'
+import keyRoutes from './routes/keys.ts'
+import controlRoutes from './routes/control.ts'
+import eventRoutes from './routes/events.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    mock: MockContext
+  }
+}
+
+export interface AppDeps {
+  /** Epoch ms clock; a fake one in tests. */
+  now?: () => number
+  /** A limiter store to use instead of the one config.rateLimit.store names. */
+  limiterStore?: unknown
+  /** An event log to use instead of the one config.events.backend names. */
+  eventLog?: EventLog
+  /** Where log lines go (default stdout). */
+  logStream?: DestinationStream
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+
+/** `req_` + 26 chars (contract 1.2): 10 random chars per process, then a 16-char counter. */
+function requestIdGenerator (): () => string {
+  const bytes = randomBytes(10)
+  let prefix = 'req_'
+  for (const b of bytes) prefix += CROCKFORD[b & 31]
+  let n = 0
+  return () => {
+    n++
+    return prefix + n.toString(32).toUpperCase().padStart(16, '0')
+  }
+}
+
+function validationDetails (err: FastifyError): ErrorDetail[] {
+  return (err.validation ?? []).map((v) => {
+    const params = v.params as Record<string, unknown>
+    const field = typeof params.missingProperty === 'string'
+      ? params.missingProperty
+      : typeof params.additionalProperty === 'string'
+        ? params.additionalProperty
+        : (v.instancePath || '').replace(/^\//, '').replace(/\//g, '.') || (err.validationContext ?? 'request')
+    return { field, message: v.message ?? 'is invalid' }
+  })
+}
+
+/** Any error becomes the envelope of contract 1.5; nothing internal (stack, path, raw message) leaks. */
+function toApiError (err: FastifyError | ApiError): ApiError {
+  if (isApiError(err)) return err
+  if (err.validation !== undefined) return new ApiError('validation_error', 'The request is invalid; see details.', validationDetails(err))
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError('payload_too_large', MESSAGES.payload_too_large, [{ field: 'body', message: 'over the size limit' }])
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError('validation_error', 'Send bodies as application/json.', [{ field: 'Content-Type', message: 'must be application/json' }])
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError('validation_error', 'The body is empty; send a JSON object.', [{ field: 'body', message: 'must be a JSON object' }])
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ApiError('validation_error', 'Content-Length does not match the body.', [{ field: 'Content-Length', message: 'does not match the body' }])
+  }
+  if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return new ApiError('validation_error', 'The body is not valid JSON.', [{ field: 'body', message: 'must be valid JSON' }])
+  }
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return new ApiError('validation_error', 'The request is invalid.', [{ field: 'request', message: 'rejected by the HTTP layer' }])
+  }
+  return new ApiError('internal_error', MESSAGES.internal_error)
+}
+
+export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const now = deps.now ?? Date.now
+  const events = deps.eventLog ?? await createEventLog(config.events, { now, seed: config.seed })
+  const context = createMockContext(config, { now, events })
+  const logger = createLogger({ level: config.logLevel, unsafeDisableRedaction: config.unsafeDisableRedaction, stream: deps.logStream })
+  const nextId = requestIdGenerator()
+
+  const app = Fastify({
+    loggerInstance: logger,
+    // One line per request, written by plugins/record.ts, replaces Fastify's two (issue 2 item 7).
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: false,
+    genReqId (req) {
+      const h = req.headers['x-request-id']
+      return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : nextId()
+    },
+    bodyLimit: config.bodyLimitBytes,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    routerOptions: { ignoreTrailingSlash: false }
+  })
+
+  app.decorate('mock', context)
+  const ctx = () => app.mock
+
+  await app.register(requestContext)
+  await app.register(controlGuard, { token: config.controlToken, allowRemote: config.controlAllowRemote })
+  await app.register(auth, { keys: () => ctx().keys })
+  await app.register(idempotency, { store: () => ctx().idempotency })
+  await app.register(faults, { context: ctx })
+  await app.register(rateLimit, { config, store: deps.limiterStore })
+  await app.register(record, { context: ctx, unsafeLogHeaders: config.unsafeDisableRedaction })
+
+  app.setErrorHandler(function (err: FastifyError | ApiError, request, reply) {
+    const apiErr = toApiError(err)
+    if (apiErr.statusCode >= 500 && !isApiError(err)) request.log.error({ err: serializeError(err) }, 'unhandled error')
+    if (request.state !== null) request.state.errorCode = apiErr.code
+    if (apiErr.headers !== undefined) reply.headers(apiErr.headers)
+    reply.code(apiErr.statusCode).send(errorBody(request, apiErr, now()))
+  })
+
+  const notFound = new ApiError('not_found', MESSAGES.not_found, [])
+  app.setNotFoundHandler(function (_request, _reply) {
+    throw notFound
+  })
+
+  await app.register(healthRoutes)
+  await app.register(walletRoutes)
+  await app.register(keyRoutes)
+  await app.register(controlRoutes)
+  await app.register(eventRoutes)
+
+  app.addHook('onClose', async () => {
+    await context.events?.close()
+    await context.record.close()
+  })
+
+  await app.ready()
+  return app as unknown as FastifyInstance
+}

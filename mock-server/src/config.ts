@@ -1,0 +1,179 @@
+// The mock's configuration: one typed object, validated once (house style principle 2). Only the entry
+// point (server.ts) reads the environment, flags and files; buildApp() receives the parsed result.
+import type { ErrorDetail } from './errors.ts'
+import type { Algorithm } from './domain/limiter/types.ts'
+
+export interface RoutePolicyConfig {
+  limit?: number
+  windowMs?: number
+  algorithm?: Algorithm
+}
+
+export interface TenantConfig {
+  slug: string
+  /** Optional fixed UUID; derived from the seed and slug when absent. */
+  id?: string
+  /** Tenant quota shared by all its keys (contract 5.1, issue 3): requests per window. */
+  quota?: number
+  /** Full keys to pre-register (fixtures). Use obviously fake secrets. */
+  keys?: Array<{ key: string, name?: string, scopes?: string[], rateLimit?: number, expiresAt?: string }>
+}
+
+export interface MockConfig {
+  host: string
+  port: number
+  seed: number
+  /** Control API token (contract 7.1, 7.4); undefined means no token needed. */
+  controlToken: string | undefined
+  /** Allow /__harness from non-loopback addresses. */
+  controlAllowRemote: boolean
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** Test switch: turns the redaction layers off so the leak test can prove it catches a leak. Never in production. */
+  unsafeDisableRedaction: boolean
+  bodyLimitBytes: number
+  tenants: TenantConfig[]
+  walletsPerTenant: number
+  record: { capacity: number, file: string | undefined }
+  idempotency: { ttlMs: number, capacity: number }
+  rateLimit: {
+    enabled: boolean
+    algorithm: Algorithm
+    limit: number
+    windowMs: number
+    /** 'memory' or a redis:// URL. */
+    store: string
+    ietfHeaders: boolean
+    routes: Record<string, RoutePolicyConfig>
+    maxStreamsPerKey: number
+  }
+  events: {
+    /** 'memory' or a nats:// URL. */
+    backend: string
+    capacity: number
+    retryMs: number
+    heartbeatMs: number
+    /** Events per second per tenant from the background generator; 0 turns it off. */
+    generatorRate: number
+    /** A stream whose socket holds more than this many unsent bytes is closed (slow consumer). */
+    maxBufferedBytes: number
+  }
+}
+
+export const DEFAULT_CONFIG: MockConfig = {
+  host: '127.0.0.1',
+  port: 4010,
+  seed: 1,
+  controlToken: undefined,
+  controlAllowRemote: false,
+  logLevel: 'info',
+  unsafeDisableRedaction: false,
+  bodyLimitBytes: 64 * 1024,
+  tenants: [{ slug: 'acme' }, { slug: 'globex' }],
+  walletsPerTenant: 25,
+  record: { capacity: 100_000, file: undefined },
+  idempotency: { ttlMs: 24 * 3600 * 1000, capacity: 100_000 },
+  rateLimit: {
+    enabled: true,
+    algorithm: 'fixed-window',
+    limit: 100,
+    windowMs: 60_000,
+    store: 'memory',
+    ietfHeaders: false,
+    routes: {},
+    maxStreamsPerKey: 5
+  },
+  events: {
+    backend: 'memory',
+    capacity: 10_000,
+    retryMs: 1000,
+    heartbeatMs: 15_000,
+    generatorRate: 0,
+    maxBufferedBytes: 1 << 20
+  }
+}
+
+export class ConfigError extends Error {
+  readonly code = 'invalid_config'
+  readonly details: ErrorDetail[]
+  constructor (details: ErrorDetail[]) {
+    super('Invalid configuration: ' + details.map((d) => `${d.field}: ${d.message}`).join('; '))
+    this.name = 'ConfigError'
+    this.details = details
+  }
+}
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends Array<infer _U> ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] }
+export type MockConfigInput = DeepPartial<MockConfig>
+
+const SLUG_RE = /^[a-z0-9]{1,32}$/
+const ALGORITHMS = ['fixed-window', 'sliding-window', 'token-bucket']
+
+/** Merge onto the defaults and validate every field; throws ConfigError naming each bad field. */
+export function resolveConfig (input: MockConfigInput = {}): MockConfig {
+  const d: ErrorDetail[] = []
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ConfigError([{ field: 'config', message: 'must be an object' }])
+  checkKeys(input, DEFAULT_CONFIG, '', d)
+  const c: MockConfig = {
+    ...DEFAULT_CONFIG,
+    ...input,
+    record: { ...DEFAULT_CONFIG.record, ...input.record },
+    idempotency: { ...DEFAULT_CONFIG.idempotency, ...input.idempotency },
+    rateLimit: { ...DEFAULT_CONFIG.rateLimit, ...input.rateLimit, routes: { ...input.rateLimit?.routes } },
+    events: { ...DEFAULT_CONFIG.events, ...input.events },
+    tenants: (input.tenants ?? DEFAULT_CONFIG.tenants) as TenantConfig[]
+  } as MockConfig
+  const int = (field: string, v: unknown, min: number, max: number) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) d.push({ field, message: `must be an integer ${min}..${max}` })
+  }
+  if (typeof c.host !== 'string' || c.host.length === 0) d.push({ field: 'host', message: 'must be a host name or address' })
+  int('port', c.port, 0, 65535)
+  int('seed', c.seed, 0, 2 ** 32 - 1)
+  if (c.controlToken !== undefined && (typeof c.controlToken !== 'string' || c.controlToken.length < 8)) d.push({ field: 'controlToken', message: 'must be a string of at least 8 chars' })
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel)) d.push({ field: 'logLevel', message: 'must be fatal, error, warn, info, debug, trace or silent' })
+  int('bodyLimitBytes', c.bodyLimitBytes, 1024, 16 * 1024 * 1024)
+  int('walletsPerTenant', c.walletsPerTenant, 0, 100_000)
+  int('record.capacity', c.record.capacity, 100, 10_000_000)
+  int('idempotency.ttlMs', c.idempotency.ttlMs, 1000, 7 * 24 * 3600 * 1000)
+  int('idempotency.capacity', c.idempotency.capacity, 10, 10_000_000)
+  if (!ALGORITHMS.includes(c.rateLimit.algorithm)) d.push({ field: 'rateLimit.algorithm', message: `must be one of ${ALGORITHMS.join(', ')}` })
+  int('rateLimit.limit', c.rateLimit.limit, 1, 1e9)
+  int('rateLimit.windowMs', c.rateLimit.windowMs, 1000, 24 * 3600 * 1000)
+  int('rateLimit.maxStreamsPerKey', c.rateLimit.maxStreamsPerKey, 1, 100_000)
+  if (typeof c.rateLimit.store !== 'string' || !(c.rateLimit.store === 'memory' || /^rediss?:\/\/\S+$/.test(c.rateLimit.store))) d.push({ field: 'rateLimit.store', message: 'must be "memory" or a redis:// URL' })
+  for (const [route, p] of Object.entries(c.rateLimit.routes)) {
+    if (!/^(GET|POST|PUT|DELETE|PATCH) \/\S*$/.test(route)) d.push({ field: `rateLimit.routes.${route}`, message: 'route keys look like "GET /api/wallet/list"' })
+    if (p.limit !== undefined) int(`rateLimit.routes.${route}.limit`, p.limit, 1, 1e9)
+    if (p.windowMs !== undefined) int(`rateLimit.routes.${route}.windowMs`, p.windowMs, 1000, 24 * 3600 * 1000)
+    if (p.algorithm !== undefined && !ALGORITHMS.includes(p.algorithm)) d.push({ field: `rateLimit.routes.${route}.algorithm`, message: `must be one of ${ALGORITHMS.join(', ')}` })
+  }
+  if (typeof c.events.backend !== 'string' || !(c.events.backend === 'memory' || /^nats:\/\/\S+$/.test(c.events.backend))) d.push({ field: 'events.backend', message: 'must be "memory" or a nats:// URL' })
+  int('events.capacity', c.events.capacity, 10, 10_000_000)
+  int('events.retryMs', c.events.retryMs, 0, 3_600_000)
+  int('events.heartbeatMs', c.events.heartbeatMs, 10, 3_600_000)
+  if (typeof c.events.generatorRate !== 'number' || !(c.events.generatorRate >= 0 && c.events.generatorRate <= 10_000)) d.push({ field: 'events.generatorRate', message: 'must be a number 0..10000 (events per second per tenant)' })
+  int('events.maxBufferedBytes', c.events.maxBufferedBytes, 1024, 1 << 30)
+  if (!Array.isArray(c.tenants)) {
+    d.push({ field: 'tenants', message: 'must be an array' })
+  } else {
+    const seen = new Set<string>()
+    c.tenants.forEach((t, i) => {
+      if (typeof t !== 'object' || t === null || typeof t.slug !== 'string' || !SLUG_RE.test(t.slug)) { d.push({ field: `tenants[${i}].slug`, message: 'must be 1-32 chars of [a-z0-9] (contract 2.1)' }); return }
+      if (seen.has(t.slug)) d.push({ field: `tenants[${i}].slug`, message: 'duplicate slug' })
+      seen.add(t.slug)
+      if (t.quota !== undefined) int(`tenants[${i}].quota`, t.quota, 1, 1e9)
+      if (t.keys !== undefined && !Array.isArray(t.keys)) d.push({ field: `tenants[${i}].keys`, message: 'must be an array' })
+    })
+  }
+  if (d.length > 0) throw new ConfigError(d)
+  return c
+}
+
+function checkKeys (input: object, defaults: object, prefix: string, d: ErrorDetail[]): void {
+  for (const [k, v] of Object.entries(input)) {
+    if (!(k in defaults)) { d.push({ field: prefix + k, message: 'unknown option' }); continue }
+    const def = (defaults as Record<string, unknown>)[k]
+    if (k !== 'routes' && def !== null && typeof def === 'object' && !Array.isArray(def) && v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      checkKeys(v, def, `${prefix}${k}.`, d)
+    }
+  }
+}

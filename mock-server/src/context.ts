@@ -1,0 +1,79 @@
+// The mock's state, framework-free: the Fastify app and the msw handlers both serve from one of these,
+// so the two mocks cannot drift apart (house style, "Layout").
+import type { MockConfig } from './config.ts'
+import type { EventLog } from './domain/event-log/types.ts'
+import { createFaultPlan, type FaultPlan, type FaultPlanInput } from './domain/fault-plan.ts'
+import { createIdempotencyStore } from './domain/idempotency-store.ts'
+import { createKeyStore, type Tenant } from './domain/key-store.ts'
+import { createRecord } from './domain/record.ts'
+import { createWalletStore } from './domain/wallet-store.ts'
+
+export interface MockDeps {
+  /** Epoch ms; inject a fake clock in tests (house style principle 3). */
+  now?: () => number
+  /** The event log (contract 4); buildApp creates one from config.events when absent. */
+  events?: EventLog
+}
+
+export function createMockContext (config: MockConfig, deps: MockDeps = {}) {
+  const now = deps.now ?? Date.now
+  const keys = createKeyStore({ seed: config.seed, now })
+  const wallets = createWalletStore({ seed: config.seed, now, fixturesPerTenant: config.walletsPerTenant })
+  const record = createRecord({ capacity: config.record.capacity, file: config.record.file, now })
+  const idempotency = createIdempotencyStore({ ttlMs: config.idempotency.ttlMs, capacity: config.idempotency.capacity, now })
+  let faults: FaultPlan = createFaultPlan({ faults: [] }, config.seed)
+  const resetListeners = new Set<() => void>()
+
+  function addTenant (slug: string, opts: { id?: string, quota?: number } = {}): Tenant {
+    const tenant = keys.addTenant({ slug, ...opts })
+    wallets.addTenant(tenant.id, tenant.slug)
+    return tenant
+  }
+
+  function seed (): void {
+    for (const t of config.tenants) {
+      const tenant = addTenant(t.slug, { ...(t.id === undefined ? {} : { id: t.id }), ...(t.quota === undefined ? {} : { quota: t.quota }) })
+      for (const k of t.keys ?? []) {
+        keys.importKey(tenant, k.key, {
+          ...(k.name === undefined ? {} : { name: k.name }),
+          ...(k.scopes === undefined ? {} : { scopes: k.scopes }),
+          ...(k.rateLimit === undefined ? {} : { rateLimit: k.rateLimit }),
+          ...(k.expiresAt === undefined ? {} : { expiresAtMs: Date.parse(k.expiresAt) })
+        })
+      }
+    }
+  }
+  seed()
+
+  return {
+    config,
+    now,
+    keys,
+    wallets,
+    record,
+    idempotency,
+    addTenant,
+    events: deps.events as EventLog,
+    get faults (): FaultPlan { return faults },
+    setFaults (input: FaultPlanInput): FaultPlan {
+      faults = createFaultPlan(input, config.seed)
+      return faults
+    },
+    /** Back to the seeded start (contract 7.4 reset). */
+    reset (): void {
+      for (const l of resetListeners) l()
+      keys.clear()
+      wallets.clear()
+      record.clear()
+      idempotency.clear()
+      faults = createFaultPlan({ faults: [] }, config.seed)
+      seed()
+    },
+    onReset (listener: () => void): () => void {
+      resetListeners.add(listener)
+      return () => { resetListeners.delete(listener) }
+    }
+  }
+}
+
+export type MockContext = ReturnType<typeof createMockContext>

@@ -1,0 +1,35 @@
+// The mock's pino logger. Three of the four secret layers live here (house style principle 6):
+// serializers that carry no headers, no query strings and no stacks; redact paths for anything
+// key-shaped that still reaches a log call; and a test switch that turns both off so the canary test
+// can prove it would notice.
+import pino, { type DestinationStream, type Logger } from 'pino'
+
+export const REDACT_PATHS = [
+  'headers["x-api-key"]', 'headers["x-admin-api-key"]', 'headers.authorization', 'headers["x-harness-token"]',
+  '*.headers["x-api-key"]', '*.headers["x-admin-api-key"]', '*.headers.authorization', '*.headers["x-harness-token"]',
+  'key', '*.key', 'apiKey', '*.apiKey', 'secret', '*.secret', 'token', '*.token'
+]
+
+/** Errors are logged as type, code and message only: no stack, no file paths (contract 1.5). */
+export function serializeError (err: unknown) {
+  if (err === null || typeof err !== 'object') return { message: String(err) }
+  const e = err as { name?: string, code?: string, message?: string, statusCode?: number }
+  return { type: e.name, code: e.code, statusCode: e.statusCode, message: e.message }
+}
+
+export function createLogger ({ level, unsafeDisableRedaction, stream }: { level: string, unsafeDisableRedaction: boolean, stream?: DestinationStream | undefined }): Logger {
+  const options: pino.LoggerOptions = {
+    level,
+    base: { service: 'tenzro-mock' },
+    messageKey: 'msg',
+    serializers: unsafeDisableRedaction
+      ? {}
+      : {
+          err: serializeError,
+          req: (req: { method?: string, url?: string }) => ({ method: req.method, path: typeof req.url === 'string' ? req.url.split('?')[0] : undefined }),
+          res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode })
+        },
+    ...(unsafeDisableRedaction ? {} : { redact: { paths: REDACT_PATHS, censor: '[REDACTED]' } })
+  }
+  return stream === undefined ? pino(options) : pino(options, stream)
+}

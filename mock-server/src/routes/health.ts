@@ -1,0 +1,10 @@
+// Public health (contract 1.7): no key, never rate limited.
+import type { FastifyInstance } from 'fastify'
+import { envelopeSchema } from '../envelope.ts'
+
+export default async function healthRoutes (app: FastifyInstance) {
+  const schema = { response: { 200: envelopeSchema({ type: 'object', properties: { status: { type: 'string' } } }) } }
+  app.get('/health', { config: { public: true, rateLimit: false }, schema }, function (request, reply) {
+    reply.send({ data: { status: 'ok' }, meta: { requestId: request.id, timestamp: new Date(app.mock.now()).toISOString() } })
+  })
+}
