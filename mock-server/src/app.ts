@@ -1,8 +1,8 @@
 // buildApp(config, deps): a ready Fastify instance of the Tenzro mock. Never reads the environment and
 // never listens (house style principle 1): server.ts and the tests do that.
 import { randomBytes } from 'node:crypto'
-import Fastify, { LogController, type FastifyInstance, type FastifyError } from 'fastify'
-import type { DestinationStream } from 'pino'
+import Fastify, { LogController, type FastifyInstance, type FastifyError, type FastifyReply } from 'fastify'
+import pino, { type DestinationStream } from 'pino'
 import type { MockConfig } from './config.ts'
 import { createMockContext, type MockContext } from './context.ts'
 import { ApiError, isApiError, MESSAGES, type ErrorDetail } from './errors.ts'
@@ -10,7 +10,7 @@ import { errorBody } from './envelope.ts'
 import { createLogger, serializeError } from './logger.ts'
 import { createEventLog } from './domain/event-log/index.ts'
 import type { EventLog } from './domain/event-log/types.ts'
-import requestContext from './plugins/request-context.ts'
+import requestContext, { createRequestState } from './plugins/request-context.ts'
 import controlGuard from './plugins/control-guard.ts'
 import auth from './plugins/auth.ts'
 import idempotency from './plugins/idempotency.ts'
@@ -41,6 +41,9 @@ export interface AppDeps {
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/
+// A key fits REQUEST_ID_RE; echoing it would put the secret in every log line and answer (1.5), so a
+// key-shaped X-Request-Id is replaced like an invalid one.
+const KEYISH_ID_RE = /tnz_/i
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
 
 /** `req_` + 26 chars (contract 1.2): 10 random chars per process, then a 16-char counter. */
@@ -94,7 +97,8 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
   const now = deps.now ?? Date.now
   const events = deps.eventLog ?? await createEventLog(config.events, { now, seed: config.seed })
   const context = createMockContext(config, { now, events })
-  const logger = createLogger({ level: config.logLevel, unsafeDisableRedaction: config.unsafeDisableRedaction, stream: deps.logStream })
+  const logStream = deps.logStream ?? pino.destination({ fd: 1, sync: false })
+  const logger = createLogger({ level: config.logLevel, unsafeDisableRedaction: config.unsafeDisableRedaction, stream: logStream })
   const nextId = requestIdGenerator()
 
   const app = Fastify({
@@ -104,7 +108,21 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
     requestIdHeader: false,
     genReqId (req) {
       const h = req.headers['x-request-id']
-      return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : nextId()
+      return typeof h === 'string' && REQUEST_ID_RE.test(h) && !KEYISH_ID_RE.test(h) ? h : nextId()
+    },
+    // Fastify answers a bad %-escape or an over-long path parameter before any hook, echoing the raw path
+    // (which may hold a key) outside the envelope. Answer in the envelope, never echo, and record it (1.5, 7.3).
+    frameworkErrors (err, request, reply) {
+      request.state = createRequestState()
+      const apiErr = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? new ApiError('not_found', MESSAGES.not_found, [{ field: 'path', message: 'a path parameter is too long' }])
+        : err.code === 'FST_ERR_BAD_URL'
+          ? new ApiError('validation_error', 'The URL is not valid: fix its percent-encoding.', [{ field: 'url', message: 'invalid percent-encoding' }])
+          : new ApiError('internal_error', MESSAGES.internal_error)
+      request.state.errorCode = apiErr.code
+      reply.raw.once('finish', () => { app.recordRequest(request, apiErr.statusCode) })
+      ;(reply as unknown as FastifyReply).header('x-request-id', request.id).header('x-api-version', '1')
+        .code(apiErr.statusCode).send(errorBody(request, apiErr, now()))
     },
     bodyLimit: config.bodyLimitBytes,
     return503OnClosing: true,
@@ -121,7 +139,11 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
   await app.register(idempotency, { store: () => ctx().idempotency })
   await app.register(faults, { context: ctx })
   await app.register(rateLimit, { config, store: deps.limiterStore })
-  await app.register(record, { context: ctx, unsafeLogHeaders: config.unsafeDisableRedaction })
+  await app.register(record, {
+    context: ctx,
+    unsafeLogHeaders: config.unsafeDisableRedaction,
+    log: { enabled: logger.isLevelEnabled('info'), write: (line) => { logStream.write(line) } }
+  })
 
   app.setErrorHandler(function (err: FastifyError | ApiError, request, reply) {
     const apiErr = toApiError(err)

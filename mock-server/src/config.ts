@@ -2,6 +2,7 @@
 // point (server.ts) reads the environment, flags and files; buildApp() receives the parsed result.
 import type { ErrorDetail } from './errors.ts'
 import type { Algorithm } from './domain/limiter/types.ts'
+import { isValidScope } from './domain/key-store.ts'
 
 export interface RoutePolicyConfig {
   limit?: number
@@ -130,6 +131,12 @@ export function resolveConfig (input: MockConfigInput = {}): MockConfig {
   int('seed', c.seed, 0, 2 ** 32 - 1)
   if (c.controlToken !== undefined && (typeof c.controlToken !== 'string' || c.controlToken.length < 8)) d.push({ field: 'controlToken', message: 'must be a string of at least 8 chars' })
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel)) d.push({ field: 'logLevel', message: 'must be fatal, error, warn, info, debug, trace or silent' })
+  const bool = (field: string, v: unknown) => { if (typeof v !== 'boolean') d.push({ field, message: 'must be true or false' }) }
+  bool('controlAllowRemote', c.controlAllowRemote)
+  bool('unsafeDisableRedaction', c.unsafeDisableRedaction)
+  bool('rateLimit.enabled', c.rateLimit.enabled)
+  bool('rateLimit.ietfHeaders', c.rateLimit.ietfHeaders)
+  if (c.record.file !== undefined && (typeof c.record.file !== 'string' || c.record.file.length === 0)) d.push({ field: 'record.file', message: 'must be a file path' })
   int('bodyLimitBytes', c.bodyLimitBytes, 1024, 16 * 1024 * 1024)
   int('walletsPerTenant', c.walletsPerTenant, 0, 100_000)
   int('record.capacity', c.record.capacity, 100, 10_000_000)
@@ -140,8 +147,12 @@ export function resolveConfig (input: MockConfigInput = {}): MockConfig {
   int('rateLimit.windowMs', c.rateLimit.windowMs, 1000, 24 * 3600 * 1000)
   int('rateLimit.maxStreamsPerKey', c.rateLimit.maxStreamsPerKey, 1, 100_000)
   if (typeof c.rateLimit.store !== 'string' || !(c.rateLimit.store === 'memory' || /^rediss?:\/\/\S+$/.test(c.rateLimit.store))) d.push({ field: 'rateLimit.store', message: 'must be "memory" or a redis:// URL' })
+  const routes = input.rateLimit?.routes
+  if (routes !== undefined && (typeof routes !== 'object' || routes === null || Array.isArray(routes))) d.push({ field: 'rateLimit.routes', message: 'must be an object of "METHOD /path": {limit?, windowMs?, algorithm?}' })
   for (const [route, p] of Object.entries(c.rateLimit.routes)) {
     if (!/^(GET|POST|PUT|DELETE|PATCH) \/\S*$/.test(route)) d.push({ field: `rateLimit.routes.${route}`, message: 'route keys look like "GET /api/wallet/list"' })
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) { d.push({ field: `rateLimit.routes.${route}`, message: 'must be an object {limit?, windowMs?, algorithm?}' }); continue }
+    unknownKeys(p, ['limit', 'windowMs', 'algorithm'], `rateLimit.routes.${route}.`, d)
     if (p.limit !== undefined) int(`rateLimit.routes.${route}.limit`, p.limit, 1, 1e9)
     if (p.windowMs !== undefined) int(`rateLimit.routes.${route}.windowMs`, p.windowMs, 1000, 24 * 3600 * 1000)
     if (p.algorithm !== undefined && !ALGORITHMS.includes(p.algorithm)) d.push({ field: `rateLimit.routes.${route}.algorithm`, message: `must be one of ${ALGORITHMS.join(', ')}` })
@@ -161,11 +172,33 @@ export function resolveConfig (input: MockConfigInput = {}): MockConfig {
       if (seen.has(t.slug)) d.push({ field: `tenants[${i}].slug`, message: 'duplicate slug' })
       seen.add(t.slug)
       if (t.quota !== undefined) int(`tenants[${i}].quota`, t.quota, 1, 1e9)
+      unknownKeys(t, ['slug', 'id', 'quota', 'keys'], `tenants[${i}].`, d)
+      if (t.id !== undefined && (typeof t.id !== 'string' || !UUID_RE.test(t.id))) d.push({ field: `tenants[${i}].id`, message: 'must be a UUID' })
       if (t.keys !== undefined && !Array.isArray(t.keys)) d.push({ field: `tenants[${i}].keys`, message: 'must be an array' })
+      // Fixture keys are checked here, so a bad one is a ConfigError (exit 2), not a throw from buildApp.
+      if (Array.isArray(t.keys)) t.keys.forEach((k, j) => { checkFixtureKey(k, t.slug, `tenants[${i}].keys[${j}]`, d) })
     })
   }
   if (d.length > 0) throw new ConfigError(d)
   return c
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+function unknownKeys (o: object, allowed: readonly string[], prefix: string, d: ErrorDetail[]): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) d.push({ field: prefix + k, message: 'unknown option' })
+}
+
+function checkFixtureKey (k: unknown, slug: string, at: string, d: ErrorDetail[]): void {
+  if (typeof k !== 'object' || k === null || Array.isArray(k)) { d.push({ field: at, message: 'must be an object {key, name?, scopes?, rateLimit?, expiresAt?}' }); return }
+  const o = k as Record<string, unknown>
+  unknownKeys(o, ['key', 'name', 'scopes', 'rateLimit', 'expiresAt'], at + '.', d)
+  // Contract 2.1; the fixture must belong to the tenant it is listed under.
+  if (typeof o.key !== 'string' || !new RegExp(`^tnz_${slug}_[A-Za-z0-9_-]{43}$`).test(o.key)) d.push({ field: `${at}.key`, message: `must be tnz_${slug}_<43 base64url chars>` })
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name.length < 1 || o.name.length > 64)) d.push({ field: `${at}.name`, message: 'must be 1-64 chars' })
+  if (o.scopes !== undefined && (!Array.isArray(o.scopes) || o.scopes.length === 0 || !o.scopes.every(isValidScope))) d.push({ field: `${at}.scopes`, message: 'must be a non-empty array of wallet:read, wallet:write, events:read, <service>:* or admin:*' })
+  if (o.rateLimit !== undefined && (typeof o.rateLimit !== 'number' || !Number.isInteger(o.rateLimit) || o.rateLimit < 1 || o.rateLimit > 1e9)) d.push({ field: `${at}.rateLimit`, message: 'must be an integer >= 1' })
+  if (o.expiresAt !== undefined && (typeof o.expiresAt !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(o.expiresAt) || !Number.isFinite(Date.parse(o.expiresAt)))) d.push({ field: `${at}.expiresAt`, message: 'must be an ISO-8601 date-time' })
 }
 
 function checkKeys (input: object, defaults: object, prefix: string, d: ErrorDetail[]): void {

@@ -4,7 +4,6 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import pino from 'pino'
-import { buildApp } from './app.ts'
 import { ConfigError, resolveConfig, type MockConfigInput } from './config.ts'
 
 export const HELP = `tenzro-mock: a mock of the Tenzro Platform API for testing integrations
@@ -133,6 +132,8 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv): Promise<num
   }
   let app
   try {
+    // Loaded only once the options are good: usage errors and --help answer without loading the app.
+    const { buildApp } = await import('./app.ts')
     app = await buildApp(config, { logStream: pino.destination({ fd: 2, sync: false }) })
     await app.listen({ host: config.host, port: config.port })
   } catch (err) {

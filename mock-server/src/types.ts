@@ -23,6 +23,8 @@ export interface RequestState {
   authCode: ErrorCode | undefined
   /** The key's id, or its first 12 chars when the key is unknown (contract 2.7). */
   keyRef: string | undefined
+  /** On a refused attempt, the tenant the key belongs to (or claims, by its slug) when it exists (2.7). */
+  authTenant?: string | undefined
   rateLimit: LimitDecision | undefined
   faults: RestFaultDecision | undefined
   idempotencyKey: string | undefined

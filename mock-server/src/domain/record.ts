@@ -1,7 +1,7 @@
 // The request record of contract 7.3: what every client did, as sequenced entries. Bounded: a ring of
 // `capacity` entries; the oldest are dropped and counted, and, when a file is given, every entry is
 // also appended to it as NDJSON so nothing is lost on long runs.
-import { createWriteStream, type WriteStream } from 'node:fs'
+import { createWriteStream, openSync, type WriteStream } from 'node:fs'
 
 export type RecordEntryType = 'request' | 'stream' | 'frame' | 'drop' | 'resume' | 'fault' | 'auth' | 'limiter'
 
@@ -13,52 +13,85 @@ export interface RecordEntry {
   [field: string]: unknown
 }
 
+/**
+ * Entries are kept as their JSON line: serialised once, shared with the log line and the spill file,
+ * and about half the memory of the object. Readers that want objects get them parsed.
+ */
 export function createRecord ({ capacity, file, now }: { capacity: number, file?: string | undefined, now: () => number }) {
-  let ring: Array<RecordEntry | undefined> = new Array(capacity)
+  let ring: Array<string | undefined> = new Array(capacity)
   let next = 0 // seq of the next entry; seqs start at 1
   let dropped = 0
-  let spill: WriteStream | undefined = file === undefined ? undefined : createWriteStream(file, { flags: 'a' })
+  let clearedAt = 0 // last seq before the latest clear(); entries up to it are gone, not retained
+  let spillError: string | null = null
+  let spill: WriteStream | undefined = file === undefined ? undefined : openSpill(file)
+
+  function openSpill (path: string): WriteStream {
+    // Opened synchronously so a bad path fails buildApp (the CLI exits 3) instead of an unhandled
+    // 'error' event killing the process after it printed that it listens.
+    const s = createWriteStream(path, { fd: openSync(path, 'a') })
+    // A later write error (disk full) stops the spill, never the mock; stats() tells.
+    s.on('error', (err: NodeJS.ErrnoException) => { spillError = err.code ?? err.message; spill = undefined })
+    return s
+  }
+
+  function appendJson (type: RecordEntryType, fields: Record<string, unknown>): string {
+    const seq = ++next
+    let ts = now()
+    if (fields.ts !== undefined) { ts = fields.ts as number; delete fields.ts }
+    const body = JSON.stringify(fields)
+    const line = `{"seq":${seq},"type":"${type}","ts":${ts}${body.length > 2 ? ',' + body.slice(1) : '}'}`
+    const slot = seq % capacity
+    if (ring[slot] !== undefined) dropped++
+    ring[slot] = line
+    if (spill !== undefined) spill.write(line + '\n')
+    return line
+  }
+
+  function * lines (after: number): Generator<string> {
+    // Entries appended while a reader walks are left for its next call, so a read always ends.
+    const last = next
+    const first = Math.max(after + 1, last - capacity + 1, 1)
+    for (let seq = first; seq <= last; seq++) {
+      const line = ring[seq % capacity]
+      if (line !== undefined && line.startsWith(`{"seq":${seq},`)) yield line
+    }
+  }
 
   return {
-    /** Append an entry; fields are copied by reference, so callers pass fresh objects. */
+    /** Append an entry (the caller's object is not kept); returns its sequence number. */
     append (type: RecordEntryType, fields: Record<string, unknown>): number {
-      const seq = ++next
-      const entry = fields as RecordEntry
-      entry.seq = seq
-      entry.type = type
-      entry.ts ??= now()
-      const slot = seq % capacity
-      if (ring[slot] !== undefined) dropped++
-      ring[slot] = entry
-      if (spill !== undefined) spill.write(JSON.stringify(entry) + '\n')
-      return seq
+      appendJson(type, fields)
+      return next
     },
+
+    /** Append and return the entry's JSON line (the log line reuses it). */
+    appendJson,
 
     /** Entries with seq > after that are still retained, oldest first. */
     * after (after = 0): Generator<RecordEntry> {
-      // Entries appended while a reader walks are left for its next call, so a read always ends.
-      const last = next
-      const first = Math.max(after + 1, last - capacity + 1, 1)
-      for (let seq = first; seq <= last; seq++) {
-        const e = ring[seq % capacity]
-        if (e !== undefined && e.seq === seq) yield e
-      }
+      for (const line of lines(after)) yield JSON.parse(line) as RecordEntry
+    },
+
+    /** NDJSON lines (each ending in a newline) of the entries with seq > after. */
+    * ndjsonLines (after = 0): Generator<string> {
+      for (const line of lines(after)) yield line + '\n'
     },
 
     /** Newline-delimited JSON of `after(seq)`. */
     ndjson (after = 0): string {
       let out = ''
-      for (const e of this.after(after)) out += JSON.stringify(e) + '\n'
+      for (const line of lines(after)) out += line + '\n'
       return out
     },
 
     stats () {
-      return { lastSeq: next, retained: Math.min(next, capacity), dropped, capacity }
+      return { lastSeq: next, retained: Math.min(next - clearedAt, capacity), dropped, capacity, spillError }
     },
 
     clear (): void {
       ring = new Array(capacity)
       dropped = 0
+      clearedAt = next
       // Sequence numbers keep counting across resets, so `after` cursors held by readers stay valid.
     },
 

@@ -1,6 +1,6 @@
 // Wallets per tenant (contract 3). Seeded fixtures (3.5), newest-first listing with tamper-evident
 // cursors (3.2), and strict isolation: every lookup is keyed by the tenant (3.4).
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHash, hash, timingSafeEqual } from 'node:crypto'
 import { addressFor, type Chain } from './addresses.ts'
 import { deriveRandom } from './random.ts'
 
@@ -20,6 +20,8 @@ export interface Wallet {
 interface TenantWallets {
   /** Oldest first; a wallet's position + 1 is its sequence, which cursors carry. */
   list: Wallet[]
+  /** Each wallet's JSON, serialised once: wallets never change, and the list is the hot path. */
+  json: string[]
   random: () => number
 }
 
@@ -29,6 +31,8 @@ const NAMES = ['Treasury', 'Payroll', 'Ops', 'Cold storage', 'Hot wallet', 'Sett
 
 export interface ListResult {
   items: Wallet[]
+  /** The items as a JSON array, from the per-wallet cache. */
+  json: string
   /** Sequence to continue below, or undefined on the last page. */
   nextBefore: number | undefined
 }
@@ -36,7 +40,7 @@ export interface ListResult {
 export function createWalletStore ({ seed, now, fixturesPerTenant }: { seed: number, now: () => number, fixturesPerTenant: number }) {
   const byTenant = new Map<string, TenantWallets>()
   const ids = new Set<string>()
-  const cursorKey = createHmac('sha256', 'tenzro-mock-cursor').update(String(seed)).digest()
+  const cursorKey = createHash('sha256').update('tenzro-mock-cursor:' + String(seed)).digest('base64url')
 
   function bytes (random: () => number, n: number): Uint8Array {
     const b = new Uint8Array(n)
@@ -55,31 +59,34 @@ export function createWalletStore ({ seed, now, fixturesPerTenant }: { seed: num
   }
 
   function make (t: TenantWallets, name: string, type: WalletType, chain: Chain, createdAtMs: number): Wallet {
-    return { id: newId(t.random), name, type, chain, address: addressFor(chain, bytes(t.random, 32)), createdAt: new Date(createdAtMs).toISOString() }
+    // Exactly the fields of contract 3.1, in order; the cached JSON is built from this object alone.
+    const w: Wallet = { id: newId(t.random), name, type, chain, address: addressFor(chain, bytes(t.random, 32)), createdAt: new Date(createdAtMs).toISOString() }
+    t.list.push(w)
+    t.json.push(JSON.stringify(w))
+    return w
   }
 
   function mac (tenantId: string, before: number): string {
-    return createHmac('sha256', cursorKey).update(`${tenantId}:${before}`).digest('base64url').slice(0, 22)
+    // Keyed SHA-256 (secret prefix); one-shot hash() avoids createHmac's per-call KeyObject.
+    return hash('sha256', `${cursorKey}:${tenantId}:${before}`, 'base64url').slice(0, 22)
   }
 
   return {
     /** Create the tenant's seeded fixtures: the same seed and slug give the same wallets (3.5). */
     addTenant (tenantId: string, slug: string): void {
-      const t: TenantWallets = { list: [], random: deriveRandom(seed, 'wallets:' + slug) }
+      const t: TenantWallets = { list: [], json: [], random: deriveRandom(seed, 'wallets:' + slug) }
       byTenant.set(tenantId, t)
       for (let i = 0; i < fixturesPerTenant; i++) {
         const chain = CHAINS[i % CHAINS.length]!
         const type = WALLET_TYPES[(i >> 1) % WALLET_TYPES.length]!
-        t.list.push(make(t, `${NAMES[i % NAMES.length]} ${i + 1}`, type, chain, FIXTURE_EPOCH_MS + i * 3_600_000))
+        make(t, `${NAMES[i % NAMES.length]} ${i + 1}`, type, chain, FIXTURE_EPOCH_MS + i * 3_600_000)
       }
     },
 
     create (tenantId: string, input: { name: string, type: WalletType, chain: Chain }): Wallet {
       const t = byTenant.get(tenantId)
       if (t === undefined) throw new TypeError('unknown tenant')
-      const w = make(t, input.name, input.type, input.chain, now())
-      t.list.push(w)
-      return w
+      return make(t, input.name, input.type, input.chain, now())
     },
 
     count (tenantId: string): number {
@@ -92,19 +99,24 @@ export function createWalletStore ({ seed, now, fixturesPerTenant }: { seed: num
      */
     list (tenantId: string, { limit, before, chain }: { limit: number, before: number | undefined, chain: Chain | undefined }): ListResult {
       const t = byTenant.get(tenantId)
-      if (t === undefined) return { items: [], nextBefore: undefined }
+      if (t === undefined) return { items: [], json: '[]', nextBefore: undefined }
       const items: Wallet[] = []
+      let json = '['
       let i = Math.min(before ?? t.list.length + 1, t.list.length + 1) - 2
       for (; i >= 0 && items.length < limit; i--) {
         const w = t.list[i]!
-        if (chain === undefined || w.chain === chain) items.push(w)
+        if (chain === undefined || w.chain === chain) {
+          json += items.length === 0 ? t.json[i]! : ',' + t.json[i]!
+          items.push(w)
+        }
       }
+      json += ']'
       // i is now the position of the next candidate; skip forward past non-matching to learn if more remain.
       let more = false
       for (let j = i; j >= 0; j--) {
         if (chain === undefined || t.list[j]!.chain === chain) { more = true; break }
       }
-      return { items, nextBefore: more ? i + 2 : undefined }
+      return { items, json, nextBefore: more ? i + 2 : undefined }
     },
 
     /** base64url JSON with a MAC over tenant and position: opaque, and useless to another tenant (3.2). */

@@ -43,10 +43,11 @@ export default fp(async function auth (app, opts: { keys: () => KeyStore }) {
   const errors = buildErrors((c) => FIELD[c])
   const adminErrors = buildErrors((c) => (FIELD[c] === 'X-API-Key' ? 'X-Admin-API-Key' : FIELD[c]))
 
-  function refuse (request: FastifyRequest, code: ErrorCode, keyRef: string | undefined): void {
+  function refuse (request: FastifyRequest, code: ErrorCode, keyRef: string | undefined, tenantId?: string): void {
     request.state.authOutcome = 'refused'
     request.state.authCode = code
     request.state.keyRef = keyRef
+    request.state.authTenant = tenantId
   }
 
   app.addHook('onRequest', function (request, _reply, done) {
@@ -58,21 +59,21 @@ export default fp(async function auth (app, opts: { keys: () => KeyStore }) {
     const { key } = presentedKey(request.headers, admin ? 'x-admin-api-key' : 'x-api-key')
     if (key === undefined) { refuse(request, 'missing_api_key', undefined); done(errs.missing_api_key); return }
     const v = opts.keys().verify(key)
-    if (!v.ok) { refuse(request, v.code, v.keyRef); done(errs[v.code as AuthCode]); return }
+    if (!v.ok) { refuse(request, v.code, v.keyRef, v.tenantId); done(errs[v.code as AuthCode]); return }
     const { key: record, tenant } = v
     request.state.keyRef = record.id
     if (admin) {
       // Admin routes are bound to the admin key's tenant by the route itself (3.4); X-Tenant-Id is optional.
-      if (!hasScope(record.scopes, 'admin:*')) { refuse(request, 'insufficient_scope', record.id); done(errs.insufficient_scope); return }
+      if (!hasScope(record.scopes, 'admin:*')) { refuse(request, 'insufficient_scope', record.id, tenant.id); done(errs.insufficient_scope); return }
     } else {
       const t = request.headers['x-tenant-id']
       // A key-validation call may omit the tenant; every other route needs it (1.2).
       if (typeof t !== 'string' || t.length === 0) {
-        if (cfg.scope !== undefined) { refuse(request, 'missing_tenant_id', record.id); done(errs.missing_tenant_id); return }
+        if (cfg.scope !== undefined) { refuse(request, 'missing_tenant_id', record.id, tenant.id); done(errs.missing_tenant_id); return }
       } else if (t !== tenant.id && t !== tenant.slug) {
-        refuse(request, 'tenant_mismatch', record.id); done(errs.tenant_mismatch); return
+        refuse(request, 'tenant_mismatch', record.id, tenant.id); done(errs.tenant_mismatch); return
       }
-      if (cfg.scope !== undefined && !hasScope(record.scopes, cfg.scope)) { refuse(request, 'insufficient_scope', record.id); done(errs.insufficient_scope); return }
+      if (cfg.scope !== undefined && !hasScope(record.scopes, cfg.scope)) { refuse(request, 'insufficient_scope', record.id, tenant.id); done(errs.insufficient_scope); return }
     }
     request.state.authOutcome = 'ok'
     request.state.auth = { tenantId: tenant.id, tenantSlug: tenant.slug, keyId: record.id, scopes: record.scopes, rateLimit: record.rateLimit }

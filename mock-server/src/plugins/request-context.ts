@@ -6,23 +6,28 @@ import type { RequestState } from '../types.ts'
 
 const NETWORKS = new Set(['devnet', 'testnet', 'mainnet'])
 
+/** A fresh per-request state; also used by app.ts for requests Fastify refuses before any hook runs. */
+export function createRequestState (): RequestState {
+  return {
+    startNs: process.hrtime.bigint(),
+    auth: undefined,
+    authOutcome: undefined,
+    authCode: undefined,
+    keyRef: undefined,
+    rateLimit: undefined,
+    faults: undefined,
+    idempotencyKey: undefined,
+    replayed: false,
+    errorCode: undefined,
+    traceId: undefined
+  }
+}
+
 export default fp(async function requestContext (app) {
   app.decorateRequest('state', null as unknown as RequestState)
 
   app.addHook('onRequest', function (request, reply, done) {
-    request.state = {
-      startNs: process.hrtime.bigint(),
-      auth: undefined,
-      authOutcome: undefined,
-      authCode: undefined,
-      keyRef: undefined,
-      rateLimit: undefined,
-      faults: undefined,
-      idempotencyKey: undefined,
-      replayed: false,
-      errorCode: undefined,
-      traceId: undefined
-    }
+    request.state = createRequestState()
     reply.header('x-request-id', request.id)
     reply.header('x-api-version', '1')
     const h = request.headers

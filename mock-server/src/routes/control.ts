@@ -74,13 +74,13 @@ export default async function controlRoutes (app: FastifyInstance) {
       if (typeof q.after !== 'string' || !/^\d{1,15}$/.test(q.after)) throw new ApiError('validation_error', 'after must be a record sequence number.', [{ field: 'after', message: 'must be a non-negative integer' }])
       after = Number(q.after)
     }
-    const entries = app.mock.record.after(after)
+    const lines = app.mock.record.ndjsonLines(after)
     const stats = app.mock.record.stats()
     reply
       .header('x-record-last-seq', String(stats.lastSeq))
       .header('x-record-dropped', String(stats.dropped))
       .type('application/x-ndjson')
-      .send(Readable.from((function * () { for (const e of entries) yield JSON.stringify(e) + '\n' })()))
+      .send(Readable.from(lines))
   })
 
   app.get('/__harness/record/stats', { config }, function (request, reply) {

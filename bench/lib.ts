@@ -1,0 +1,71 @@
+// Shared benchmark plumbing: servers in child processes, autocannon load, alternating rounds, ratios.
+// Figures are always reported as ratios against a baseline measured side by side in the same run.
+import { fork, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import type { MockConfigInput } from '../mock-server/src/config.ts'
+
+export interface ServerSpec { kind: 'mock' | 'bare', config?: MockConfigInput, logFile?: string, env?: Record<string, string>, execArgv?: string[] }
+export interface RunningServer { url: string, key: string, tenantId: string, child: ChildProcess, stop (): Promise<void>, rss (): Promise<number>, cpuUs (): Promise<number> }
+
+const SERVER = fileURLToPath(new URL('./server.ts', import.meta.url))
+
+export async function startServer (spec: ServerSpec, script = SERVER): Promise<RunningServer> {
+  const child = fork(script, [JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...spec.env }, execArgv: spec.execArgv ?? [] })
+  const first = await new Promise<{ port: number, key: string, tenantId: string }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { port: number, key: string, tenantId: string }))
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code} before listening`)))
+  })
+  return {
+    url: `http://127.0.0.1:${first.port}`,
+    key: first.key,
+    tenantId: first.tenantId,
+    child,
+    cpuUs: () => new Promise((resolve) => {
+      child.once('message', (m) => resolve((m as { cpuUs: number }).cpuUs))
+      child.send('cpu')
+    }),
+    rss: () => new Promise((resolve) => {
+      child.once('message', (m) => resolve((m as { rss: number }).rss))
+      child.send('rss')
+    }),
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null) { resolve(); return }
+      child.once('exit', () => resolve())
+      child.send('exit')
+    })
+  }
+}
+
+export interface LoadResult { rps: number, p99Ms: number, non2xx: number, errors: number }
+
+export async function load (url: string, { headers = {}, durationS = 5, connections = 50 }: { headers?: Record<string, string>, durationS?: number, connections?: number } = {}): Promise<LoadResult> {
+  const r = await autocannon({ url, headers, duration: durationS, connections, pipelining: 1 })
+  return { rps: r.requests.average, p99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors }
+}
+
+export function median (xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/**
+ * Alternate the candidate and the baseline round by round (so drift on a shared machine hits both),
+ * after one warm-up round each, and report medians and their ratio.
+ */
+export async function compare (name: string, candidate: RunningServer, baseline: RunningServer, { rounds = 3, durationS = 5, path = '/api/wallet/list', connections = 50 } = {}) {
+  const hdr = (s: RunningServer) => ({ 'x-api-key': s.key, 'x-tenant-id': s.tenantId })
+  await load(candidate.url + path, { headers: hdr(candidate), durationS: 1, connections })
+  await load(baseline.url + path, { headers: hdr(baseline), durationS: 1, connections })
+  const c: LoadResult[] = []
+  const b: LoadResult[] = []
+  for (let i = 0; i < rounds; i++) {
+    b.push(await load(baseline.url + path, { headers: hdr(baseline), durationS, connections }))
+    c.push(await load(candidate.url + path, { headers: hdr(candidate), durationS, connections }))
+  }
+  const cr = median(c.map((x) => x.rps))
+  const br = median(b.map((x) => x.rps))
+  const bad = c.reduce((n, x) => n + x.non2xx + x.errors, 0) + b.reduce((n, x) => n + x.non2xx + x.errors, 0)
+  return { name, candidateRps: Math.round(cr), baselineRps: Math.round(br), ratio: cr / br, rounds, durationS, non2xxOrErrors: bad }
+}

@@ -1,0 +1,49 @@
+// A server under test for the benchmarks, in its own process so its CPU and RSS are its own.
+// Started by bench/lib.ts with one JSON argument {kind, config?}; answers on IPC with {port, key, tenantId}.
+// Kinds: `mock` (buildApp with the given config overrides), `bare` (a plain Fastify route serving the
+// same JSON the mock's wallet list serves).
+import { openSync } from 'node:fs'
+import Fastify from 'fastify'
+import pino from 'pino'
+import { buildApp } from '../mock-server/src/app.ts'
+import { resolveConfig, type MockConfigInput } from '../mock-server/src/config.ts'
+
+interface Spec { kind: 'mock' | 'bare', config?: MockConfigInput, logFile?: string }
+
+const spec = JSON.parse(process.argv[2] ?? '{}') as Spec
+const send = (msg: unknown) => { process.send?.(msg) }
+
+// The reference payload: the mock's first wallet page for tenant acme on seed 1, captured once.
+async function referencePage (): Promise<string> {
+  const app = await buildApp(resolveConfig({ logLevel: 'silent' }))
+  const tenant = app.mock.keys.tenant('acme')!
+  const { key } = app.mock.keys.createKey(tenant, { rateLimit: 1e9 })
+  const res = await app.inject({ url: '/api/wallet/list', headers: { 'x-api-key': key, 'x-tenant-id': tenant.id } })
+  await app.close()
+  return res.body
+}
+
+if (spec.kind === 'bare') {
+  const body = JSON.parse(await referencePage()) as { data: unknown[], meta: Record<string, unknown> }
+  const app = Fastify({ logger: false })
+  // The same envelope, built per request like the mock does (request id and timestamp vary).
+  app.get('/api/wallet/list', function (request, reply) {
+    reply.send({ data: body.data, meta: { ...body.meta, requestId: request.id, timestamp: new Date().toISOString() } })
+  })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const addr = app.server.address()
+  send({ port: typeof addr === 'object' && addr !== null ? addr.port : 0, key: 'none', tenantId: 'none' })
+} else {
+  const logStream = pino.destination({ dest: spec.logFile === undefined ? openSync('/dev/null', 'w') : openSync(spec.logFile, 'a'), sync: false })
+  const app = await buildApp(resolveConfig({ logLevel: 'info', ...spec.config }), { logStream })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const tenant = app.mock.keys.tenant('acme')!
+  const { key } = app.mock.keys.createKey(tenant, { name: 'bench' })
+  const addr = app.server.address()
+  send({ port: typeof addr === 'object' && addr !== null ? addr.port : 0, key, tenantId: tenant.id })
+}
+process.on('message', (m) => {
+  if (m === 'rss') send({ rss: process.memoryUsage().rss })
+  if (m === 'cpu') { const c = process.cpuUsage(); send({ cpuUs: c.user + c.system, userUs: c.user, sysUs: c.system }) }
+  if (m === 'exit') process.exit(0)
+})

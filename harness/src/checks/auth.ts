@@ -1,0 +1,33 @@
+// Auth verdicts (seed: "API Key Handling"; contract 1.2, 2): the key travels in a header only, and a
+// refused key does not make the client hammer the API.
+import { requestsOf, startOf, type Evidence } from '../evidence.ts'
+import { verdict, type CheckResult, type Violation } from './types.ts'
+
+/** Requests allowed in the second after a 401 before it counts as a hot loop. */
+export const HOT_LOOP_AFTER_401 = 3
+
+export function checkAuth (e: Evidence): CheckResult[] {
+  const reqs = requestsOf(e)
+  const leaks: Violation[] = []
+  for (const r of reqs) {
+    if (r.secretInUrl === true) leaks.push({ message: `${r.method} ${r.path} carried an API key in its query string`, at: startOf(r), requestId: r.requestId })
+    if (r.secretInBody === true) leaks.push({ message: `${r.method} ${r.path} carried an API key in its body`, at: startOf(r), requestId: r.requestId })
+  }
+  const header = verdict('auth/key-in-header', 'The key travels in a header, never in a URL or body', leaks,
+    { requests: reqs.length }, `${reqs.length} requests, every key in a header`)
+
+  // After each 401, how many requests started within the next second?
+  const loops: Violation[] = []
+  const unauthorized = reqs.filter((r) => r.status === 401)
+  let worst = 0
+  for (const r of unauthorized) {
+    const n = reqs.filter((x) => startOf(x) > r.ts && startOf(x) <= r.ts + 1000).length
+    worst = Math.max(worst, n)
+    if (n > HOT_LOOP_AFTER_401) loops.push({ message: `${n} requests within 1 s after a 401 (${r.code ?? 'unauthorized'}) at ${new Date(r.ts).toISOString()}`, at: r.ts, requestId: r.requestId })
+  }
+  const dedup = loops.filter((v, i) => i === 0 || (v.at ?? 0) - (loops[i - 1]!.at ?? 0) > 1000)
+  const hot = verdict('auth/no-hot-loop-after-401', 'No hot loop of requests after a 401', dedup,
+    { unauthorized: unauthorized.length, maxRequestsWithin1sAfter401: worst, limit: HOT_LOOP_AFTER_401, revokedAtMs: e.setup.revokedAtMs ?? null },
+    unauthorized.length === 0 ? 'no 401 seen' : `${unauthorized.length} 401s, at most ${worst} requests within 1 s after one`)
+  return [header, hot]
+}

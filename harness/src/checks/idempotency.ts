@@ -1,0 +1,57 @@
+// Idempotency verdicts (seed: "Implement idempotency (events may be replayed)"; contract 4.6, 6):
+// every POST carries X-Idempotency-Key, a retry after a lost response reuses it, nothing is created
+// twice, and (from traces) no event id is processed twice.
+import { requestsOf, startOf, type Evidence } from '../evidence.ts'
+import { skip, verdict, type CheckResult, type Violation } from './types.ts'
+
+export function checkIdempotency (e: Evidence): CheckResult[] {
+  const reqs = requestsOf(e).sort((a, b) => startOf(a) - startOf(b))
+  const posts = reqs.filter((r) => r.method === 'POST' && r.auth === 'ok')
+  const out: CheckResult[] = []
+  const missing: Violation[] = posts.filter((r) => r.idempotency === 'missing')
+    .map((r) => ({ message: `POST ${r.path} without X-Idempotency-Key`, at: startOf(r), requestId: r.requestId }))
+  out.push(posts.length === 0
+    ? skip('idempotency/keys-on-posts', 'Every POST carries X-Idempotency-Key', 'the client sent no POST')
+    : verdict('idempotency/keys-on-posts', 'Every POST carries X-Idempotency-Key', missing, { posts: posts.length }, `all ${posts.length} POSTs carried a key`))
+
+  const lost = reqs.filter((r) => r.lostResponse)
+  const reuse: Violation[] = []
+  const dupes: Violation[] = []
+  for (const l of lost) {
+    const next = posts.find((p) => startOf(p) > startOf(l) && p.route === l.route && p.keyId === l.keyId && p !== l)
+    if (next === undefined) {
+      reuse.push({ message: `no retry after the response to POST ${l.path} was lost (key ${l.idempotencyKey ?? 'none'})`, at: l.ts, requestId: l.requestId })
+      continue
+    }
+    if (l.idempotencyKey === null || next.idempotencyKey !== l.idempotencyKey) {
+      reuse.push({ message: `the retry after a lost response used ${next.idempotencyKey === null ? 'no key' : 'a different key'} (first ${l.idempotencyKey === null ? 'none' : 'a key'})`, at: startOf(next), requestId: next.requestId })
+    }
+    if (next.status === 201 && next.idempotency !== 'replayed') {
+      dupes.push({ message: `POST ${l.path} created a second resource after a lost response (the first was created at ${new Date(l.ts).toISOString()})`, at: next.ts, requestId: next.requestId })
+    }
+  }
+  const noLost = 'no response was lost (no lost-response fault hit a POST)'
+  out.push(lost.length === 0 ? skip('idempotency/retry-reuses-key', 'A retry after a lost response reuses its key', noLost)
+    : verdict('idempotency/retry-reuses-key', 'A retry after a lost response reuses its key', reuse, { lostResponses: lost.length }, `retried all ${lost.length} lost responses with the same key`))
+  out.push(lost.length === 0 ? skip('idempotency/no-duplicates', 'No resource is created twice', noLost)
+    : verdict('idempotency/no-duplicates', 'No resource is created twice', dupes, { lostResponses: lost.length }, 'no duplicate resource'))
+
+  // Events processed once, from the client's consumer spans (messaging.message.id = event id).
+  const consumer = e.spans.filter((s) => s.kind === 'consumer' && s.attributes['messaging.message.id'] !== undefined)
+  if (consumer.length === 0) {
+    out.push(skip('idempotency/events-once', 'No event id is processed twice', e.spans.length === 0 ? 'the client sent no traces' : 'the client sent no consumer spans with messaging.message.id'))
+  } else {
+    const seen = new Map<string, number>()
+    const unique = new Set<string>()
+    for (const s of consumer) {
+      const k = `${s.traceId}:${s.spanId}`
+      if (unique.has(k)) continue // an exporter retry, not a second processing
+      unique.add(k)
+      const id = String(s.attributes['messaging.message.id'])
+      seen.set(id, (seen.get(id) ?? 0) + 1)
+    }
+    const twice: Violation[] = [...seen].filter(([, n]) => n > 1).map(([id, n]) => ({ message: `event ${id} was processed ${n} times`, eventId: id }))
+    out.push(verdict('idempotency/events-once', 'No event id is processed twice', twice, { consumerSpans: unique.size, distinctEvents: seen.size }, `${seen.size} events, each processed once`))
+  }
+  return out
+}

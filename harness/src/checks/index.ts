@@ -1,0 +1,29 @@
+import type { Evidence } from '../evidence.ts'
+import { checkAuth } from './auth.ts'
+import { checkIdempotency } from './idempotency.ts'
+import { checkReconnection } from './reconnection.ts'
+import { checkSecrets } from './secrets.ts'
+import { checkThrottling } from './throttling.ts'
+import type { CheckResult } from './types.ts'
+
+export type { CheckResult, CheckStatus, Violation } from './types.ts'
+export { checkAuth, checkIdempotency, checkReconnection, checkSecrets, checkThrottling }
+
+export const CHECK_GROUPS = ['auth', 'throttling', 'reconnection', 'idempotency', 'secrets'] as const
+export type CheckGroup = typeof CHECK_GROUPS[number]
+
+/** Run the chosen groups; a check that throws is an `error` verdict, never a crash. */
+export async function runChecks (e: Evidence, groups: readonly CheckGroup[] = CHECK_GROUPS): Promise<CheckResult[]> {
+  const out: CheckResult[] = []
+  const fns: Record<CheckGroup, (e: Evidence) => CheckResult[] | Promise<CheckResult[]>> = {
+    auth: checkAuth, throttling: checkThrottling, reconnection: checkReconnection, idempotency: checkIdempotency, secrets: checkSecrets
+  }
+  for (const g of groups) {
+    try {
+      out.push(...await fns[g](e))
+    } catch (err) {
+      out.push({ id: `${g}/error`, title: `${g} checks`, status: 'error', summary: `the ${g} checks could not run: ${(err as Error).message}`, evidence: {}, violations: [] })
+    }
+  }
+  return out
+}

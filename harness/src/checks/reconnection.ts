@@ -1,0 +1,101 @@
+// Reconnection verdicts (seed: "Handle reconnection with last-event-id"; contract 4.3, 4.4, 7.2):
+// after a drop the client comes back, not before `retry:` and not in a hot loop, resuming from the
+// last complete event; a silent stream is noticed; a gap is followed by a resync.
+import { entriesOf, requestsOf, startOf, type DropEntry, type Evidence, type FaultEntry, type FrameEntry, type StreamEntry } from '../evidence.ts'
+import { skip, verdict, type CheckResult, type Violation } from './types.ts'
+
+export const STREAM_ROUTE = '/api/events/stream'
+export const MAX_STREAM_ATTEMPTS_PER_S = 5
+/** How soon after a gap a resync (a wallet list) must follow. */
+export const RESYNC_WITHIN_MS = 10_000
+
+export function checkReconnection (e: Evidence): CheckResult[] {
+  const streamReqs = requestsOf(e).filter((r) => r.route === STREAM_ROUTE).sort((a, b) => startOf(a) - startOf(b))
+  const opens = entriesOf(e, 'stream').filter((s): s is StreamEntry => (s as StreamEntry).phase === 'open').sort((a, b) => a.ts - b.ts)
+  const closes = entriesOf(e, 'stream').filter((s): s is StreamEntry => (s as StreamEntry).phase === 'close')
+  const drops = entriesOf(e, 'drop').filter((d): d is DropEntry => (d as DropEntry).reason === 'fault')
+  const out: CheckResult[] = []
+  if (streamReqs.length === 0) {
+    const why = 'the client opened no event stream'
+    return ['comes-back', 'respects-retry', 'last-event-id', 'no-hot-loop', 'stall-detected', 'gap-resync']
+      .map((id) => skip(`reconnection/${id}`, TITLES[id]!, why))
+  }
+  const tol = e.setup.toleranceMs
+  const retryOf = new Map(opens.map((o) => [o.streamId, o.retryMs ?? e.setup.retryMs]))
+
+  const back: Violation[] = []
+  const early: Violation[] = []
+  const wrongId: Violation[] = []
+  let judged = 0
+  for (const d of drops) {
+    const retryMs = retryOf.get(d.streamId) ?? e.setup.retryMs
+    if (d.ts + retryMs + 5000 > e.setup.endMs) continue // not enough run left to judge this drop
+    judged++
+    const attempt = streamReqs.find((r) => r.keyId === d.keyId && startOf(r) > d.ts - 1)
+    const reopened = opens.find((o) => o.keyId === d.keyId && o.ts > d.ts)
+    if (attempt === undefined || reopened === undefined) {
+      back.push({ message: `stream ${d.streamId} was dropped at ${new Date(d.ts).toISOString()} and the client never came back`, at: d.ts })
+      continue
+    }
+    if (startOf(attempt) < d.ts + retryMs - tol) {
+      early.push({ message: `reconnected ${Math.round(startOf(attempt) - d.ts)} ms after a drop; retry: was ${retryMs} ms`, at: startOf(attempt), requestId: attempt.requestId, retryMs })
+    }
+    if (d.lastId !== null && reopened.lastEventId !== d.lastId) {
+      wrongId.push({ message: `resumed with Last-Event-ID ${reopened.lastEventId ?? 'none'} after a drop whose last complete event was ${d.lastId}`, at: reopened.ts, requestId: reopened.requestId, expected: d.lastId, got: reopened.lastEventId ?? null })
+    }
+  }
+  const noDrops = 'no stream was dropped early enough to judge'
+  out.push(judged === 0 ? skip('reconnection/comes-back', TITLES['comes-back']!, noDrops) : verdict('reconnection/comes-back', TITLES['comes-back']!, back, { drops: judged }, `came back after all ${judged} drops`))
+  out.push(judged === 0 ? skip('reconnection/respects-retry', TITLES['respects-retry']!, noDrops) : verdict('reconnection/respects-retry', TITLES['respects-retry']!, early, { drops: judged, toleranceMs: tol }, `every reconnect waited at least retry: (tolerance ${tol} ms)`))
+  out.push(judged === 0 ? skip('reconnection/last-event-id', TITLES['last-event-id']!, noDrops) : verdict('reconnection/last-event-id', TITLES['last-event-id']!, wrongId, { drops: judged }, `every resume carried the last complete event id`))
+
+  // Hot loop: stream attempts (accepted or refused) per second.
+  const hot: Violation[] = []
+  let worst = 0
+  for (let i = 0, j = 0; i < streamReqs.length; i++) {
+    while (startOf(streamReqs[i]!) - startOf(streamReqs[j]!) > 1000) j++
+    const n = i - j + 1
+    if (n > worst) worst = n
+    if (n === MAX_STREAM_ATTEMPTS_PER_S + 1) hot.push({ message: `${n} stream connection attempts within 1 s`, at: startOf(streamReqs[i]!), requestId: streamReqs[i]!.requestId })
+  }
+  out.push(verdict('reconnection/no-hot-loop', TITLES['no-hot-loop']!, hot, { attempts: streamReqs.length, maxAttemptsPer1s: worst, limitPer1s: MAX_STREAM_ATTEMPTS_PER_S }, `${streamReqs.length} stream attempts, at most ${worst} in any second`))
+
+  // Stalls: the client closes the silent stream and opens another within stallDetectMs.
+  const stalls = entriesOf(e, 'fault').filter((f): f is FaultEntry => (f as FaultEntry).fault === 'sse-stall' && (f as FaultEntry).phase === 'start')
+  const missed: Violation[] = []
+  let stallJudged = 0
+  for (const s of stalls) {
+    if (s.ts + e.setup.stallDetectMs + 2000 > e.setup.endMs) continue
+    stallJudged++
+    const closed = closes.find((c) => c.streamId === s.streamId)
+    const reopened = opens.find((o) => o.keyId === s.keyId && o.ts > s.ts)
+    if (closed === undefined || closed.ts - s.ts > e.setup.stallDetectMs || reopened === undefined) {
+      missed.push({ message: `stream ${s.streamId} went silent at ${new Date(s.ts).toISOString()} and the client ${closed === undefined ? 'never closed it' : `closed it after ${Math.round(closed.ts - s.ts)} ms`}${reopened === undefined ? ' and did not reconnect' : ''} (allowed ${e.setup.stallDetectMs} ms)`, at: s.ts })
+    }
+  }
+  out.push(stallJudged === 0 ? skip('reconnection/stall-detected', TITLES['stall-detected']!, 'no stall early enough to judge') : verdict('reconnection/stall-detected', TITLES['stall-detected']!, missed, { stalls: stallJudged, stallDetectMs: e.setup.stallDetectMs }, `noticed all ${stallJudged} stalls`))
+
+  // Gaps: a stream.gap frame is followed by a resync (a wallet list).
+  const gaps = entriesOf(e, 'frame').filter((f): f is FrameEntry => (f as FrameEntry).event === 'stream.gap')
+  const lists = requestsOf(e).filter((r) => r.route === '/api/wallet/list')
+  const noResync: Violation[] = []
+  let gapJudged = 0
+  for (const g of gaps) {
+    if (g.ts + RESYNC_WITHIN_MS > e.setup.endMs) continue
+    gapJudged++
+    if (!lists.some((l) => l.keyId === g.keyId && startOf(l) >= g.ts && startOf(l) <= g.ts + RESYNC_WITHIN_MS)) {
+      noResync.push({ message: `stream.gap ${g.from}-${g.to} at ${new Date(g.ts).toISOString()} was not followed by a resync (wallet list) within ${RESYNC_WITHIN_MS / 1000} s`, at: g.ts })
+    }
+  }
+  out.push(gapJudged === 0 ? skip('reconnection/gap-resync', TITLES['gap-resync']!, 'no stream.gap early enough to judge') : verdict('reconnection/gap-resync', TITLES['gap-resync']!, noResync, { gaps: gapJudged }, `resynchronised after all ${gapJudged} gaps`))
+  return out
+}
+
+const TITLES: Record<string, string> = {
+  'comes-back': 'After each drop the client came back',
+  'respects-retry': 'Reconnects wait at least the server\'s retry:',
+  'last-event-id': 'Resumes with Last-Event-ID of the last complete event',
+  'no-hot-loop': 'No hot loop of stream reconnects',
+  'stall-detected': 'A silent (stalled) stream is detected',
+  'gap-resync': 'A stream.gap is followed by a resync'
+}

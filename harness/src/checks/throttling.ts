@@ -1,0 +1,109 @@
+// Throttling verdicts (seed: "Rate Limiting"; contract 5.3, 7.2): Retry-After is honoured, 429s do
+// not come in storms, retries of server errors back off exponentially with jitter, and stop.
+import { requestsOf, startOf, type Evidence, type RequestEntry } from '../evidence.ts'
+import { skip, verdict, type CheckResult, type Violation } from './types.ts'
+
+export const STORM_429_PER_S = 5
+
+/** Attempts of one logical request: same key, method and route (and request id when the client chose one). */
+export function retryChains (reqs: RequestEntry[], isFailure: (r: RequestEntry) => boolean): RequestEntry[][] {
+  const chains: RequestEntry[][] = []
+  const open = new Map<string, RequestEntry[]>()
+  for (const r of [...reqs].sort((a, b) => startOf(a) - startOf(b))) {
+    const k = `${r.keyId} ${r.method} ${r.route ?? r.path}` + (r.clientRequestId === true ? ` ${r.requestId}` : '')
+    const chain = open.get(k)
+    if (chain !== undefined && startOf(r) >= chain[chain.length - 1]!.ts) {
+      chain.push(r)
+    } else if (chain !== undefined) {
+      // Overlapping request on the same route without a request id: a concurrent logical request.
+      continue
+    } else if (isFailure(r)) {
+      open.set(k, [r])
+      continue
+    } else {
+      continue
+    }
+    if (!isFailure(r)) { chains.push(chain); open.delete(k) }
+  }
+  for (const c of open.values()) chains.push(c)
+  return chains.filter((c) => c.length > 1)
+}
+
+const is5xxNoRetryAfter = (r: RequestEntry) => (r.status === 500 || r.status === 502 || r.status === 504) && (r.retryAfterS ?? null) === null
+
+function mean (xs: number[]): number { return xs.reduce((a, b) => a + b, 0) / xs.length }
+
+export function checkThrottling (e: Evidence): CheckResult[] {
+  const reqs = requestsOf(e).sort((a, b) => startOf(a) - startOf(b))
+  const tol = e.setup.toleranceMs
+  const out: CheckResult[] = []
+
+  // Retry-After: no request on the key (429) or on the route (503) before it elapsed.
+  const early: Violation[] = []
+  let told = 0
+  for (const r of reqs) {
+    const ra = r.retryAfterS ?? r.rateLimit?.retryAfterS ?? 0
+    if (!(r.status === 429 || r.status === 503) || ra <= 0) continue
+    told++
+    const until = r.ts + ra * 1000
+    const next = reqs.find((x) => startOf(x) > r.ts && x.keyId === r.keyId && (r.status === 429 || x.route === r.route))
+    if (next !== undefined && startOf(next) < until - tol) {
+      early.push({ message: `request ${Math.round(until - startOf(next))} ms before Retry-After (${ra} s) elapsed after a ${r.status} on ${r.route ?? r.path}`, at: startOf(next), requestId: next.requestId, waitedMs: Math.round(startOf(next) - r.ts), retryAfterS: ra })
+    }
+  }
+  out.push(told === 0
+    ? skip('throttling/retry-after', 'No request before Retry-After elapsed', 'the client was never told to wait (no 429/503 with Retry-After)')
+    : verdict('throttling/retry-after', 'No request before Retry-After elapsed', early, { toldToWait: told, toleranceMs: tol }, `${told} Retry-After answers, each honoured (tolerance ${tol} ms)`))
+
+  // 429 storms: many 429s within one second.
+  const r429 = reqs.filter((r) => r.status === 429)
+  const storms: Violation[] = []
+  let worst = 0
+  for (let i = 0, j = 0; i < r429.length; i++) {
+    while (r429[i]!.ts - r429[j]!.ts > 1000) j++
+    const n = i - j + 1
+    if (n > worst) worst = n
+    if (n === STORM_429_PER_S + 1) storms.push({ message: `${n} 429 answers within 1 s`, at: r429[i]!.ts, requestId: r429[i]!.requestId })
+  }
+  out.push(verdict('throttling/no-429-storm', 'No 429 storm', storms, { total429: r429.length, max429Per1s: worst, limitPer1s: STORM_429_PER_S }, `${r429.length} 429s, at most ${worst} in any second`))
+
+  // Backoff on 5xx without Retry-After: grows and is jittered.
+  const chains = retryChains(reqs, is5xxNoRetryAfter)
+  const gapsByAttempt: number[][] = []
+  for (const c of chains) {
+    for (let i = 1; i < c.length; i++) {
+      const gap = startOf(c[i]!) - c[i - 1]!.ts
+      ;(gapsByAttempt[i - 1] ??= []).push(gap)
+    }
+  }
+  const allGaps = gapsByAttempt.flat()
+  if (chains.length === 0) {
+    out.push(skip('throttling/backoff', 'Backoff between retries of 5xx grows and is jittered', 'the client retried no 5xx'))
+  } else {
+    const v: Violation[] = []
+    const firstGaps = gapsByAttempt[0] ?? []
+    const laterGaps = gapsByAttempt.slice(2).flat()
+    const m1 = mean(firstGaps)
+    const mLater = laterGaps.length > 0 ? mean(laterGaps) : Number.NaN
+    if (allGaps.every((g) => g < 20)) v.push({ message: `retries of 5xx follow at once (every gap < 20 ms; ${allGaps.length} gaps)` })
+    else if (laterGaps.length >= 2 && firstGaps.length >= 2 && !(mLater > 1.5 * m1)) v.push({ message: `backoff does not grow: mean gap ${Math.round(m1)} ms at the first retry, ${Math.round(mLater)} ms from the third on` })
+    // Jitter: at some attempt index with >= 3 samples, the gaps must spread.
+    const spreads = gapsByAttempt.filter((g) => g.length >= 3).map((g) => (Math.max(...g) - Math.min(...g)) / Math.max(mean(g), 1))
+    const spreadMs = gapsByAttempt.filter((g) => g.length >= 3).map((g) => Math.max(...g) - Math.min(...g))
+    if (spreads.length > 0 && !spreads.some((s, i) => s > 0.2 && spreadMs[i]! > 10)) v.push({ message: `backoff is not jittered: retries at the same attempt wait the same (spread ${spreads.map((s) => Math.round(s * 100) + '%').join(', ')})` })
+    out.push(verdict('throttling/backoff', 'Backoff between retries of 5xx grows and is jittered', v,
+      { chains: chains.length, meanGapMsByAttempt: gapsByAttempt.map((g) => Math.round(mean(g))), samplesByAttempt: gapsByAttempt.map((g) => g.length) },
+      `${chains.length} retry chains; mean gaps by attempt ${gapsByAttempt.map((g) => Math.round(mean(g))).join(' → ')} ms`))
+  }
+
+  // Retries are capped: no chain of failures longer than maxRetries + 1 attempts.
+  const failing = retryChains(reqs, (r) => r.status >= 500 || r.status === 429)
+  const longest = failing.reduce((m, c) => Math.max(m, c.filter((r) => r.status >= 500 || r.status === 429).length), 0)
+  const capV: Violation[] = failing
+    .filter((c) => c.filter((r) => r.status >= 500 || r.status === 429).length > e.setup.maxRetries + 1)
+    .map((c) => ({ message: `${c.length} attempts of ${c[0]!.method} ${c[0]!.route ?? c[0]!.path} in a row without success (cap ${e.setup.maxRetries} retries)`, at: startOf(c[0]!), requestId: c[0]!.requestId }))
+  out.push(failing.length === 0
+    ? skip('throttling/retry-cap', 'Retries are capped', 'the client retried nothing')
+    : verdict('throttling/retry-cap', 'Retries are capped', capV, { chains: failing.length, longestFailingRun: longest, maxRetries: e.setup.maxRetries }, `longest run of failed attempts ${longest} (cap ${e.setup.maxRetries} retries)`))
+  return out
+}

@@ -1,0 +1,40 @@
+// A check's verdict is a value (house style principle 4): status plus the evidence behind it.
+export type CheckStatus = 'pass' | 'fail' | 'error' | 'skip'
+
+export interface Violation {
+  /** What went wrong, in one sentence with numbers. */
+  message: string
+  /** Epoch ms, when the violation can be placed on the timeline. */
+  at?: number
+  requestId?: string
+  [k: string]: unknown
+}
+
+export interface CheckResult {
+  id: string
+  title: string
+  status: CheckStatus
+  /** One sentence for the console and the JUnit message. */
+  summary: string
+  /** Numbers, ids and times behind the verdict. */
+  evidence: Record<string, unknown>
+  violations: Violation[]
+}
+
+export const MAX_VIOLATIONS = 20
+
+export function verdict (id: string, title: string, violations: Violation[], evidence: Record<string, unknown>, passSummary: string): CheckResult {
+  const status = violations.length === 0 ? 'pass' : 'fail'
+  return {
+    id,
+    title,
+    status,
+    summary: status === 'pass' ? passSummary : `${violations.length} violation(s): ${violations[0]!.message}`,
+    evidence: { ...evidence, violationCount: violations.length },
+    violations: violations.slice(0, MAX_VIOLATIONS)
+  }
+}
+
+export function skip (id: string, title: string, reason: string, evidence: Record<string, unknown> = {}): CheckResult {
+  return { id, title, status: 'skip', summary: reason, evidence, violations: [] }
+}

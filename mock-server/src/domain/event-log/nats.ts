@@ -1,0 +1,315 @@
+// The NATS JetStream event log (contract 4.1: the real service forwards a JetStream stream over SSE).
+//
+// One stream per tenant, `TENZRO_EVENTS_<tenant>` on subjects `tenzro.events.<tenant>.>`, so the stream
+// sequence is the tenant's sequence and the SSE id (4.3). Streams keep `capacity` messages and drop
+// the oldest. Every mock instance on the same JetStream therefore serves the same ids and the same
+// replay.
+//
+// Live events: per tenant, one ordered consumer (the "tail") per instance, started at the stream's
+// last sequence + 1 the first time a client of this instance follows that tenant; it hands each event
+// to the live subscriptions, decoded once and shared. Replay: a subscription behind the tail reads
+// through its own ordered consumer that starts after the requested sequence, and joins the tail's live
+// set once its cursor reaches the tail's. Both sides compare sequences against one cursor, so the
+// switch neither skips nor repeats an event.
+import { connect } from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/transport-node'
+import {
+  jetstream, jetstreamManager, DeliverPolicy, DiscardPolicy, StorageType,
+  type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg
+} from '@nats-io/jetstream'
+import { hash32 } from '../random.ts'
+import type { EventLog, EventSink, EventWindow, StoredEvent, SubscribeOptions, Subscription } from './types.ts'
+
+const STREAM_PREFIX = 'TENZRO_EVENTS_'
+const SUBJECT_PREFIX = 'tenzro.events.'
+/** Messages a replay consumer pulls ahead; bounds what a paused replay holds in memory. */
+const REPLAY_PULL = 256
+const TOKEN_RE = /^[A-Za-z0-9_-]{1,64}$/
+
+/** A tenant id as one NATS subject token and stream-name suffix. UUIDs pass as they are. */
+export function tenantToken (tenantId: string): string {
+  if (TOKEN_RE.test(tenantId)) return tenantId
+  return tenantId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 48) + '_' + hash32(tenantId).toString(16)
+}
+
+interface Wire { t: number, d: unknown }
+
+interface Tail {
+  tenantId: string
+  stream: string
+  /** Prefix of this tenant's NATS subjects, stripped to get the event subject. */
+  prefix: string
+  /** Highest sequence the tail has handed to live subscriptions. */
+  last: number
+  subs: Set<NatsSubscription>
+  messages: ConsumerMessages | undefined
+}
+
+function decode (tail: Tail, m: JsMsg): StoredEvent {
+  const w = m.json<Wire>()
+  return { seq: m.seq, tenantId: tail.tenantId, subject: m.subject.slice(tail.prefix.length), publishedAtMs: w.t, data: w.d }
+}
+
+class NatsSubscription implements Subscription {
+  cursor: number
+  live = false
+  paused = false
+  closed = false
+  readonly tail: Tail
+  readonly sink: EventSink
+  readonly js: JetStreamClient
+  readonly owner: Set<NatsSubscription>
+  /** First retained sequence when subscribed; a cursor below it is reported as a gap before replay. */
+  readonly firstSeq: number
+  private replaying = false
+  private replayMessages: ConsumerMessages | undefined
+  private wake: (() => void) | undefined
+
+  constructor (tail: Tail, cursor: number, firstSeq: number, sink: EventSink, js: JetStreamClient, owner: Set<NatsSubscription>) {
+    this.tail = tail
+    this.cursor = cursor
+    this.firstSeq = firstSeq
+    this.sink = sink
+    this.js = js
+    this.owner = owner
+  }
+
+  start (): void {
+    if (this.closed || this.paused) return
+    if (this.cursor + 1 < this.firstSeq) {
+      const from = this.cursor + 1
+      this.cursor = this.firstSeq - 1
+      this.sink.gap(from, this.firstSeq - 1)
+      if (this.closed || this.paused) return
+    }
+    this.catchUp()
+  }
+
+  /** Live if the cursor has reached the tail, else replay from JetStream until it has. */
+  private catchUp (): void {
+    if (this.cursor >= this.tail.last) this.goLive()
+    else if (!this.replaying) void this.replay()
+  }
+
+  private goLive (): void {
+    this.live = true
+    this.tail.subs.add(this)
+    this.sink.live()
+  }
+
+  private async replay (): Promise<void> {
+    this.replaying = true
+    let messages: ConsumerMessages | undefined
+    try {
+      const consumer = await this.js.consumers.get(this.tail.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.cursor + 1 })
+      if (this.closed) return
+      messages = await consumer.consume({ max_messages: REPLAY_PULL })
+      this.replayMessages = messages
+      if (this.closed) return
+      for await (const m of messages) {
+        if (this.closed) break
+        if (m.seq <= this.cursor) continue
+        if (m.seq > this.cursor + 1) {
+          // Dropped from the stream while this replay was under way (4.4).
+          this.sink.gap(this.cursor + 1, m.seq - 1)
+          if (this.closed) break
+        }
+        this.cursor = m.seq
+        if (!this.sink.event(decode(this.tail, m))) this.paused = true
+        while (this.paused && !this.closed) await new Promise<void>((resolve) => { this.wake = resolve })
+        if (this.closed) break
+        if (this.cursor >= this.tail.last) {
+          this.goLive()
+          break
+        }
+      }
+    } catch (err) {
+      if (!this.closed) this.sink.error(err instanceof Error ? err : new Error(String(err)))
+    } finally {
+      this.replaying = false
+      this.replayMessages = undefined
+      messages?.stop()
+    }
+  }
+
+  /** Called by the tail for a live subscription. */
+  deliver (e: StoredEvent): void {
+    if (e.seq <= this.cursor) return
+    this.cursor = e.seq
+    if (!this.sink.event(e) && !this.closed) this.pause()
+  }
+
+  pause (): void {
+    if (this.paused || this.closed) return
+    this.paused = true
+    if (this.live) {
+      this.live = false
+      this.tail.subs.delete(this)
+    }
+  }
+
+  resume (): void {
+    if (!this.paused || this.closed) return
+    this.paused = false
+    const wake = this.wake
+    this.wake = undefined
+    if (wake !== undefined) wake()
+    else this.catchUp()
+  }
+
+  close (): void {
+    if (this.closed) return
+    this.closed = true
+    this.live = false
+    this.tail.subs.delete(this)
+    this.owner.delete(this)
+    this.replayMessages?.stop()
+    const wake = this.wake
+    this.wake = undefined
+    wake?.()
+  }
+}
+
+export interface NatsEventLogOptions {
+  /** `nats://host:port` (a comma-separated list of servers works too). */
+  url: string
+  /** Messages kept per tenant stream. */
+  capacity: number
+  now?: () => number
+  /** JetStream storage for new streams; file by default. */
+  storage?: 'file' | 'memory'
+}
+
+export async function createNatsEventLog ({ url, capacity, now = Date.now, storage = 'file' }: NatsEventLogOptions): Promise<EventLog> {
+  let nc: NatsConnection
+  try {
+    nc = await connect({ servers: url.split(','), name: 'tenzro-mock' })
+  } catch (err) {
+    throw new Error(`cannot reach NATS at ${url} (${(err as Error).message}); start nats-server -js there, or set events.backend to "memory"`, { cause: err })
+  }
+  let jsm: JetStreamManager
+  try {
+    jsm = await jetstreamManager(nc)
+  } catch (err) {
+    await nc.close()
+    throw new Error(`NATS at ${url} has no JetStream (${(err as Error).message}); start nats-server with -js`, { cause: err })
+  }
+  const js = jetstream(nc)
+  const streams = new Map<string, Promise<string>>()
+  const tails = new Map<string, Promise<Tail>>()
+  const subscriptions = new Set<NatsSubscription>()
+  let published = 0
+  let closed = false
+
+  function ensureStream (tenantId: string): Promise<string> {
+    let p = streams.get(tenantId)
+    if (p === undefined) {
+      const token = tenantToken(tenantId)
+      const name = STREAM_PREFIX + token
+      p = jsm.streams.add({
+        name,
+        subjects: [`${SUBJECT_PREFIX}${token}.>`],
+        max_msgs: capacity,
+        discard: DiscardPolicy.Old,
+        storage: storage === 'memory' ? StorageType.Memory : StorageType.File,
+        num_replicas: 1
+      }).then(() => name, async (err: Error) => {
+        // Another instance made it first, perhaps with another capacity: use it as it is.
+        if (!/already in use/i.test(err.message)) throw err
+        await jsm.streams.info(name)
+        return name
+      })
+      p.catch(() => streams.delete(tenantId))
+      streams.set(tenantId, p)
+    }
+    return p
+  }
+
+  function onTailMessage (tail: Tail, m: JsMsg): void {
+    if (m.seq <= tail.last) return
+    const e = decode(tail, m)
+    tail.last = e.seq
+    for (const sub of tail.subs) sub.deliver(e)
+  }
+
+  function ensureTail (tenantId: string): Promise<Tail> {
+    let p = tails.get(tenantId)
+    if (p === undefined) {
+      p = (async () => {
+        const stream = await ensureStream(tenantId)
+        const info = await jsm.streams.info(stream)
+        const tail: Tail = { tenantId, stream, prefix: `${SUBJECT_PREFIX}${tenantToken(tenantId)}.`, last: info.state.last_seq, subs: new Set(), messages: undefined }
+        const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: tail.last + 1 })
+        tail.messages = await consumer.consume({ callback: (m) => onTailMessage(tail, m) })
+        return tail
+      })()
+      p.catch(() => tails.delete(tenantId))
+      tails.set(tenantId, p)
+    }
+    return p
+  }
+
+  async function window (tenantId: string): Promise<EventWindow> {
+    const stream = await ensureStream(tenantId)
+    const { state } = await jsm.streams.info(stream)
+    return { firstSeq: state.messages === 0 ? state.last_seq + 1 : state.first_seq, lastSeq: state.last_seq }
+  }
+
+  return {
+    backend: 'nats',
+
+    async publish (tenantId, subject, data) {
+      if (closed) throw new Error('the event log is closed')
+      const token = tenantToken(tenantId)
+      await ensureStream(tenantId)
+      const publishedAtMs = now()
+      const ack = await js.publish(`${SUBJECT_PREFIX}${token}.${subject}`, JSON.stringify({ t: publishedAtMs, d: data }))
+      published++
+      return { seq: ack.seq, tenantId, subject, publishedAtMs, data }
+    },
+
+    async subscribe (tenantId: string, opts: SubscribeOptions, sink: EventSink): Promise<Subscription> {
+      if (closed) throw new Error('the event log is closed')
+      const tail = await ensureTail(tenantId)
+      let cursor = tail.last
+      let firstSeq = 1
+      if (opts.after !== undefined) {
+        const w = await window(tenantId)
+        // Beyond the newest is "live from now" (4.4): the newest this instance knows of.
+        const newest = Math.max(w.lastSeq, tail.last)
+        cursor = Math.min(opts.after, newest)
+        firstSeq = w.firstSeq
+      }
+      const sub = new NatsSubscription(tail, cursor, firstSeq, sink, js, subscriptions)
+      subscriptions.add(sub)
+      setImmediate(() => sub.start())
+      return sub
+    },
+
+    window,
+
+    async reset () {
+      const names: string[] = []
+      for await (const name of jsm.streams.names()) if (name.startsWith(STREAM_PREFIX)) names.push(name)
+      await Promise.all(names.map((n) => jsm.streams.purge(n)))
+    },
+
+    healthy () {
+      return !closed && !nc.isClosed()
+    },
+
+    stats () {
+      return { backend: 'nats', published, evicted: 0, subscriptions: subscriptions.size }
+    },
+
+    async close () {
+      if (closed) return
+      closed = true
+      for (const sub of subscriptions) sub.close()
+      for (const p of tails.values()) {
+        try { (await p).messages?.stop() } catch { /* never started */ }
+      }
+      await nc.close()
+    }
+  }
+}

@@ -1,0 +1,253 @@
+// One open event stream (contract 4): the sink its event-log subscription hands events to, the SSE
+// fault behaviour decided when it opened (7.2), the revocation check (2.5), the slow-consumer limit,
+// and its record entries (7.3). Methods, not closures: the per-event path allocates nothing but the
+// record entry, and writes the event's shared frame Buffer.
+import type { ServerResponse } from 'node:http'
+import type { SseFaultDecision } from '../domain/fault-plan.ts'
+import type { EventSink, StoredEvent, Subscription } from '../domain/event-log/types.ts'
+import type { SubjectFilter } from '../domain/event-log/subjects.ts'
+import type { RecordEntryType } from '../domain/record.ts'
+import { HEARTBEAT, frameOf, gapFrame, partialFrame } from './frames.ts'
+
+/** Why the server ended a stream. `client` means the client went away. */
+export type CloseReason = 'client' | 'fault' | 'revoked' | 'expired' | 'slow-consumer' | 'reset' | 'shutdown' | 'backend-error'
+
+export interface SseStreamOptions {
+  streamId: string
+  res: ServerResponse
+  tenantId: string
+  keyId: string
+  requestId: string
+  filter: SubjectFilter
+  faults: SseFaultDecision | undefined
+  /** Events up to this sequence are re-sent on purpose (fault sse-duplicate) and marked so in the record. */
+  duplicateUpTo: number
+  /** The id the client resumed from, if any: its last event id until this stream sends one. */
+  resumedFrom: number | undefined
+  maxBufferedBytes: number
+  /** 'live', or why the key can no longer be used (2.5). */
+  keyState: (keyId: string) => 'live' | 'revoked' | 'expired'
+  record: (type: RecordEntryType, fields: Record<string, unknown>) => void
+  now: () => number
+  /** Runs once when the response has closed, whoever closed it. */
+  onClosed: (stream: SseStream) => void
+}
+
+export class SseStream implements EventSink {
+  readonly streamId: string
+  readonly tenantId: string
+  readonly keyId: string
+  readonly requestId: string
+  readonly openedAtMs: number
+  /** Events written in full. */
+  sent = 0
+  heartbeats = 0
+  /** The last id the client holds in full (sent, or resumed from): where it will resume. */
+  lastId: number | undefined
+  closed = false
+  reason: CloseReason = 'client'
+  /** Replay has caught up; events now come as they are published. */
+  isLive = false
+  stalled = false
+  private readonly res: ServerResponse
+  private readonly o: SseStreamOptions
+  private sub: Subscription | undefined
+  /** The event a stall held back; written first when the stall ends. */
+  private pending: StoredEvent | undefined
+  private stallDone = false
+  /** An afterMs drop fired while `where` asks for a cut inside a frame: cut the next one. */
+  private dropArmed = false
+  private timers: NodeJS.Timeout[] = []
+
+  constructor (o: SseStreamOptions) {
+    this.o = o
+    this.res = o.res
+    this.streamId = o.streamId
+    this.tenantId = o.tenantId
+    this.keyId = o.keyId
+    this.requestId = o.requestId
+    this.openedAtMs = o.now()
+    this.lastId = o.resumedFrom
+    this.onDrain = this.onDrain.bind(this)
+    this.onClose = this.onClose.bind(this)
+    this.res.on('drain', this.onDrain)
+    this.res.on('close', this.onClose)
+    const f = o.faults
+    if (f?.drop?.afterMs !== undefined) this.timer(f.drop.afterMs, () => this.dropOnTimer())
+    if (f?.stall !== undefined && f.stall.afterEvents === 0) this.startStall()
+  }
+
+  /** The subscription, once the log has registered it. */
+  attach (sub: Subscription): void {
+    if (this.closed) { sub.close(); return }
+    this.sub = sub
+    if (this.stalled) sub.pause()
+  }
+
+  private entry (fields: Record<string, unknown>): Record<string, unknown> {
+    fields.streamId = this.streamId
+    fields.tenant = this.tenantId
+    fields.keyId = this.keyId
+    fields.requestId = this.requestId
+    return fields
+  }
+
+  fault (fault: string, fields: Record<string, unknown> = {}): void {
+    fields.fault = fault
+    this.o.record('fault', this.entry(fields))
+  }
+
+  // ---- EventSink --------------------------------------------------------------------------------
+
+  event (e: StoredEvent): boolean {
+    if (this.closed) return false
+    // 2.5: nothing published after a revocation or expiry goes out, whatever the heartbeat timer says.
+    const state = this.o.keyState(this.keyId)
+    if (state !== 'live') { this.end(state); return false }
+    if (!this.o.filter(e.subject)) return true
+    if (this.stalled) { this.pending = e; return false }
+    const f = this.o.faults
+    if (f !== undefined) {
+      const stall = f.stall
+      if (stall !== undefined && !this.stallDone && this.sent === stall.afterEvents) {
+        this.pending = e
+        this.startStall()
+        return false
+      }
+      const drop = f.drop
+      if (drop !== undefined && (this.dropArmed ||
+          (drop.afterEvents !== undefined && this.sent >= drop.afterEvents) ||
+          (drop.eventProbability > 0 && drop.random() < drop.eventProbability))) {
+        this.dropAt(e, drop.where)
+        return false
+      }
+    }
+    const ok = this.res.write(frameOf(e))
+    this.sent++
+    this.lastId = e.seq
+    this.o.record('frame', this.entry({ id: e.seq, event: e.subject, replay: !this.isLive, duplicate: e.seq <= this.o.duplicateUpTo }))
+    if (this.isLive) {
+      // Live events are not flow-controlled: a socket that does not drain is cut, not buffered for.
+      if (this.res.writableLength > this.o.maxBufferedBytes) { this.slowConsumer(); return false }
+      return true
+    }
+    return ok
+  }
+
+  gap (from: number, to: number): void {
+    if (this.closed) return
+    this.res.write(gapFrame(from, to))
+    this.lastId = to
+    this.o.record('frame', this.entry({ id: to, event: 'stream.gap', from, to }))
+  }
+
+  live (): void {
+    this.isLive = true
+  }
+
+  error (err: Error): void {
+    if (this.closed) return
+    this.o.record('drop', this.entry({ reason: 'backend-error', message: err.message, lastId: this.lastId ?? null }))
+    this.end('backend-error')
+  }
+
+  // ---- timers, heartbeats, faults -----------------------------------------------------------------
+
+  /** One shared timer calls this for every stream (contract 4.3, 2.5). */
+  heartbeat (): void {
+    if (this.closed) return
+    const state = this.o.keyState(this.keyId)
+    if (state !== 'live') { this.end(state); return }
+    if (this.stalled) return
+    this.res.write(HEARTBEAT)
+    this.heartbeats++
+    if (this.res.writableLength > this.o.maxBufferedBytes) this.slowConsumer()
+  }
+
+  private timer (ms: number, fn: () => void): void {
+    const t = setTimeout(fn, ms)
+    t.unref()
+    this.timers.push(t)
+  }
+
+  private startStall (): void {
+    const stall = this.o.faults!.stall!
+    this.stalled = true
+    this.stallDone = true
+    this.sub?.pause()
+    this.fault('sse-stall', { phase: 'start', afterEvents: this.sent, durationMs: stall.durationMs ?? null })
+    if (stall.durationMs !== undefined) this.timer(stall.durationMs, () => this.endStall())
+  }
+
+  private endStall (): void {
+    if (this.closed) return
+    this.stalled = false
+    this.fault('sse-stall', { phase: 'end', afterEvents: this.sent })
+    const p = this.pending
+    this.pending = undefined
+    if (p !== undefined && !this.event(p)) return
+    this.sub?.resume()
+  }
+
+  private dropOnTimer (): void {
+    if (this.closed) return
+    const where = this.o.faults!.drop!.where
+    if (where === 'between-frames') this.dropAt(undefined, where)
+    else this.dropArmed = true
+  }
+
+  /** Fault sse-drop (7.2): cut the connection, between frames or inside the frame of `e`. */
+  private dropAt (e: StoredEvent | undefined, where: 'between-frames' | 'after-id' | 'before-blank'): void {
+    if (e !== undefined && where !== 'between-frames') this.res.write(partialFrame(frameOf(e), where))
+    this.o.record('drop', this.entry({ reason: 'fault', where, atId: e?.seq ?? null, lastId: this.lastId ?? null, sent: this.sent, live: this.isLive, labels: this.o.faults!.labels }))
+    this.reason = 'fault'
+    this.cut()
+  }
+
+  private slowConsumer (): void {
+    this.o.record('drop', this.entry({ reason: 'slow-consumer', bufferedBytes: this.res.writableLength, maxBufferedBytes: this.o.maxBufferedBytes, lastId: this.lastId ?? null }))
+    this.reason = 'slow-consumer'
+    this.closed = true
+    this.res.destroy()
+  }
+
+  /** End the connection abruptly after what was written reaches the socket (no chunked terminator). */
+  private cut (): void {
+    this.closed = true
+    this.sub?.pause()
+    const socket = this.res.socket
+    if (socket === null) this.res.destroy()
+    else socket.end()
+  }
+
+  /** Close cleanly (revocation, reset, shutdown): the response ends and a client sees end of stream. */
+  end (reason: CloseReason): void {
+    if (this.closed) return
+    this.closed = true
+    this.reason = reason
+    if (reason !== 'client' && reason !== 'backend-error') this.o.record('drop', this.entry({ reason, lastId: this.lastId ?? null }))
+    this.sub?.pause()
+    this.res.end()
+  }
+
+  private onDrain (): void {
+    if (!this.closed && !this.stalled) this.sub?.resume()
+  }
+
+  private onClose (): void {
+    this.closed = true
+    for (const t of this.timers) clearTimeout(t)
+    this.timers.length = 0
+    this.sub?.close()
+    this.res.removeListener('drain', this.onDrain)
+    this.o.record('stream', this.entry({
+      phase: 'close',
+      reason: this.reason,
+      events: this.sent,
+      heartbeats: this.heartbeats,
+      lastId: this.lastId ?? null,
+      durationMs: this.o.now() - this.openedAtMs
+    }))
+    this.o.onClosed(this)
+  }
+}

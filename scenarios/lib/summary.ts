@@ -1,0 +1,347 @@
+// End-of-test reports for every scenario: text for the terminal, JSON for machines and JUnit XML for
+// CI, built from k6's handleSummary() data without remote imports (no jslib). Pure: no k6 module is
+// imported here, so vitest imports it and feeds it summary objects.
+//
+// k6 passes `data.metrics[name] = {type, contains, values, thresholds?: {'<expr>': {ok}}}`
+// (https://grafana.com/docs/k6/latest/results-output/end-of-test/custom-summary/). A threshold whose
+// metric recorded no sample is absent from that object; the declared thresholds fill the hole so every
+// threshold still gets its JUnit testcase: a `count` threshold is judged on a count of 0, any other
+// is skipped with the reason. The scripts add 0 to their counters so k6 itself evaluates them too.
+
+export interface MetricSummary {
+  type: string
+  contains?: string
+  values: Record<string, number>
+  thresholds?: Record<string, { ok: boolean }>
+}
+
+export interface CheckSummary {
+  name: string
+  path?: string
+  passes: number
+  fails: number
+}
+
+export interface GroupSummary {
+  name?: string
+  path?: string
+  groups?: GroupSummary[] | Record<string, GroupSummary>
+  checks?: CheckSummary[] | Record<string, CheckSummary>
+}
+
+export interface SummaryData {
+  metrics?: Record<string, MetricSummary>
+  root_group?: GroupSummary
+  state?: { testRunDurationMs?: number }
+  /** The machine-readable layout some k6 builds offer: metrics as an array. */
+  results?: { metrics?: Array<MetricSummary & { name: string }> }
+  [other: string]: unknown
+}
+
+export type DeclaredThresholds = Record<string, Array<string | { threshold: string }>>
+
+export interface ThresholdOutcome {
+  metric: string
+  expression: string
+  /** House style principle 4: an outcome is a value. `skipped`: k6 evaluated nothing (no samples). */
+  status: 'pass' | 'fail' | 'skipped'
+  /** The aggregate the expression reads, formatted, when the summary has it. */
+  observed: string | undefined
+  evidence: string
+}
+
+export interface SummaryReport {
+  scenario: string
+  passed: boolean
+  generatedAt: string | undefined
+  durationMs: number | undefined
+  thresholds: ThresholdOutcome[]
+  checks: CheckSummary[]
+  metrics: Record<string, { type: string, contains: string | undefined, values: Record<string, number> }>
+}
+
+const AGG_RE = /^\s*(avg|min|max|med|count|rate|value|p\((\d+(?:\.\d+)?)\))\s*(===|==|!=|<=|>=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/
+
+/** `http_req_duration{ name : x }` and `http_req_duration{name:x}` name the same sub-metric. */
+function normalizeMetric (name: string): string {
+  return name.replace(/\s*([{},:])\s*/g, '$1').trim()
+}
+
+function metricsOf (data: SummaryData): Record<string, MetricSummary> {
+  if (data.metrics !== undefined && data.metrics !== null && typeof data.metrics === 'object') return data.metrics
+  const out: Record<string, MetricSummary> = {}
+  for (const m of data.results?.metrics ?? []) out[m.name] = m
+  return out
+}
+
+function expressionOf (t: string | { threshold: string }): string {
+  return typeof t === 'string' ? t : t.threshold
+}
+
+/** Read the aggregate an expression tests, e.g. `p(95)` from `p(95)<300`. */
+export function aggregateOf (expression: string): string | undefined {
+  const m = AGG_RE.exec(expression)
+  return m === null ? undefined : m[1]
+}
+
+/** Evaluate a threshold expression against summary values; undefined when it cannot be read. */
+export function evaluateExpression (expression: string, values: Record<string, number>): boolean | undefined {
+  const m = AGG_RE.exec(expression)
+  if (m === null) return undefined
+  const actual = values[m[1]!]
+  if (typeof actual !== 'number' || Number.isNaN(actual)) return undefined
+  const want = Number(m[4])
+  switch (m[3]) {
+    case '<': return actual < want
+    case '<=': return actual <= want
+    case '>': return actual > want
+    case '>=': return actual >= want
+    case '==': case '===': return actual === want
+    case '!=': return actual !== want
+    default: return undefined
+  }
+}
+
+export function formatValue (metric: MetricSummary | undefined, aggregate: string | undefined): string | undefined {
+  if (metric === undefined || aggregate === undefined) return undefined
+  const v = metric.values[aggregate]
+  if (typeof v !== 'number') return undefined
+  if (aggregate === 'rate' && metric.type === 'rate') return `rate=${(v * 100).toFixed(2)}%`
+  if (aggregate === 'rate') return `rate=${round(v)}/s`
+  if (aggregate === 'count') return `count=${round(v)}`
+  if (metric.contains === 'time') return `${aggregate}=${round(v)}ms`
+  if (metric.contains === 'data') return `${aggregate}=${round(v)}B`
+  return `${aggregate}=${round(v)}`
+}
+
+function round (v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toFixed(2)
+}
+
+/**
+ * One outcome per threshold: every threshold k6 reports, plus every declared threshold it does not
+ * report (its metric recorded no samples). Declared order first, so reports read like `options`.
+ */
+export function collectThresholds (data: SummaryData, declared: DeclaredThresholds = {}): ThresholdOutcome[] {
+  const metrics = metricsOf(data)
+  const byNorm = new Map<string, string>()
+  for (const name of Object.keys(metrics)) byNorm.set(normalizeMetric(name), name)
+  const out: ThresholdOutcome[] = []
+  const done = new Set<string>()
+
+  const outcome = (metricName: string, expression: string): ThresholdOutcome => {
+    const key = byNorm.get(normalizeMetric(metricName))
+    const metric = key === undefined ? undefined : metrics[key]
+    const observed = formatValue(metric, aggregateOf(expression))
+    if (metric === undefined) {
+      // A counter that recorded nothing counted 0 (dropped_iterations on a healthy run); any other
+      // aggregate of nothing is undefined, and k6 evaluates none of them.
+      const zero = aggregateOf(expression) === 'count' ? evaluateExpression(expression, { count: 0 }) : undefined
+      if (zero !== undefined) {
+        return { metric: metricName, expression, status: zero ? 'pass' : 'fail', observed: 'count=0', evidence: `${metricName} recorded no samples, so its count is 0: ${expression} ${zero ? 'held' : 'was crossed'}` }
+      }
+      return { metric: metricName, expression, status: 'skipped', observed, evidence: 'the metric recorded no samples, so k6 did not evaluate this threshold' }
+    }
+    const reported = metric.thresholds?.[expression]
+    let ok: boolean | undefined = typeof reported?.ok === 'boolean' ? reported.ok : undefined
+    let how = 'evaluated by k6'
+    if (ok === undefined) {
+      ok = evaluateExpression(expression, metric.values)
+      how = 'evaluated from the summary values'
+    }
+    if (ok === undefined) return { metric: metricName, expression, status: 'skipped', observed, evidence: 'k6 reported no result and the expression cannot be evaluated from the summary' }
+    const seen = observed === undefined ? '' : ` (observed ${observed})`
+    return {
+      metric: metricName,
+      expression,
+      status: ok ? 'pass' : 'fail',
+      observed,
+      evidence: ok ? `${metricName} ${expression} held${seen}; ${how}` : `${metricName} ${expression} was crossed${seen}; ${how}`
+    }
+  }
+
+  for (const [metricName, list] of Object.entries(declared)) {
+    for (const t of list) {
+      const expression = expressionOf(t)
+      const id = normalizeMetric(metricName) + '\u0000' + expression
+      if (done.has(id)) continue
+      done.add(id)
+      out.push(outcome(metricName, expression))
+    }
+  }
+  for (const [metricName, metric] of Object.entries(metrics)) {
+    for (const expression of Object.keys(metric.thresholds ?? {})) {
+      const id = normalizeMetric(metricName) + '\u0000' + expression
+      if (done.has(id)) continue
+      done.add(id)
+      out.push(outcome(metricName, expression))
+    }
+  }
+  return out
+}
+
+/** Every check of every group, in order (k6 gives arrays; older builds gave maps). */
+export function collectChecks (group: GroupSummary | undefined): CheckSummary[] {
+  if (group === undefined || group === null) return []
+  const out: CheckSummary[] = []
+  const checks = Array.isArray(group.checks) ? group.checks : Object.values(group.checks ?? {})
+  for (const c of checks) out.push({ name: c.name, path: c.path, passes: c.passes, fails: c.fails })
+  const groups = Array.isArray(group.groups) ? group.groups : Object.values(group.groups ?? {})
+  for (const g of groups) for (const c of collectChecks(g)) out.push(c)
+  return out
+}
+
+export function buildReport (scenario: string, data: SummaryData, declared: DeclaredThresholds = {}, generatedAt?: string): SummaryReport {
+  const thresholds = collectThresholds(data, declared)
+  const metrics: SummaryReport['metrics'] = {}
+  const all = metricsOf(data)
+  for (const name of Object.keys(all).sort()) {
+    const m = all[name]!
+    metrics[name] = { type: m.type, contains: m.contains, values: m.values }
+  }
+  return {
+    scenario,
+    passed: thresholds.every((t) => t.status !== 'fail'),
+    generatedAt,
+    durationMs: data.state?.testRunDurationMs,
+    thresholds,
+    checks: collectChecks(data.root_group),
+    metrics
+  }
+}
+
+// ---- text -----------------------------------------------------------------------------------------
+
+function describeMetric (m: MetricSummary): string {
+  const v = m.values
+  const n = (x: number | undefined) => (x === undefined ? '-' : round(x))
+  const unit = m.contains === 'time' ? 'ms' : m.contains === 'data' ? 'B' : ''
+  switch (m.type) {
+    case 'counter': return `count=${n(v.count)}${unit} rate=${n(v.rate)}/s`
+    case 'rate': return `${((v.rate ?? 0) * 100).toFixed(2)}% (${n(v.passes)} of ${n((v.passes ?? 0) + (v.fails ?? 0))})`
+    case 'gauge': return `value=${n(v.value)}${unit} min=${n(v.min)} max=${n(v.max)}`
+    case 'trend': {
+      const parts: string[] = []
+      for (const k of Object.keys(v)) parts.push(`${k}=${n(v[k])}${k === 'count' ? '' : unit}`)
+      return parts.join(' ')
+    }
+    default: return JSON.stringify(v)
+  }
+}
+
+export function buildText (report: SummaryReport): string {
+  const lines: string[] = []
+  const failed = report.thresholds.filter((t) => t.status === 'fail').length
+  const skipped = report.thresholds.filter((t) => t.status === 'skipped').length
+  const secs = report.durationMs === undefined ? '' : ` in ${(report.durationMs / 1000).toFixed(1)}s`
+  lines.push('')
+  lines.push(`  k6 scenario ${report.scenario}: ${report.passed ? 'PASSED' : 'FAILED'}${secs} — ${report.thresholds.length - failed - skipped} passed, ${failed} failed, ${skipped} not evaluated`)
+  lines.push('')
+  lines.push('  THRESHOLDS')
+  for (const t of report.thresholds) {
+    const mark = t.status === 'pass' ? '✓' : t.status === 'fail' ? '✗' : '-'
+    const seen = t.observed === undefined ? (t.status === 'skipped' ? ' (no samples)' : '') : ` (${t.observed})`
+    lines.push(`    ${mark} ${t.metric} ${t.expression}${seen}`)
+  }
+  if (report.checks.length > 0) {
+    const passes = report.checks.reduce((a, c) => a + c.passes, 0)
+    const fails = report.checks.reduce((a, c) => a + c.fails, 0)
+    lines.push('')
+    lines.push(`  CHECKS  ${passes} passed, ${fails} failed`)
+    for (const c of report.checks) {
+      const mark = c.fails === 0 ? '✓' : '✗'
+      const tail = c.fails === 0 ? '' : ` — ${c.fails} of ${c.passes + c.fails} failed`
+      lines.push(`    ${mark} ${c.name}${tail}`)
+    }
+  }
+  const names = Object.keys(report.metrics)
+  if (names.length > 0) {
+    const width = Math.min(48, names.reduce((w, n) => Math.max(w, n.length), 0) + 2)
+    lines.push('')
+    lines.push('  METRICS')
+    for (const name of names) {
+      const m = report.metrics[name]!
+      const dots = name.length + 2 >= width ? ' ' : ' ' + '.'.repeat(width - name.length - 1) + ' '
+      lines.push(`    ${name}${dots}${describeMetric({ type: m.type, contains: m.contains, values: m.values })}`)
+    }
+  }
+  lines.push('')
+  return lines.join('\n')
+}
+
+// ---- JUnit ----------------------------------------------------------------------------------------
+
+/** Escape for XML 1.0 text and attributes, dropping characters XML 1.0 cannot carry. */
+export function escapeXml (s: string): string {
+  let out = ''
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    const ch = s[i]!
+    if (ch === '&') out += '&amp;'
+    else if (ch === '<') out += '&lt;'
+    else if (ch === '>') out += '&gt;'
+    else if (ch === '"') out += '&quot;'
+    else if (ch === "'") out += '&apos;'
+    else if (c === 0x9 || c === 0xa || c === 0xd) out += ch
+    else if (c < 0x20 || c === 0xfffe || c === 0xffff) continue
+    else out += ch
+  }
+  return out
+}
+
+/** One testcase per threshold; a crossed threshold is a failure, an unevaluated one is skipped. */
+export function buildJUnit (report: SummaryReport): string {
+  const tests = report.thresholds.length
+  const failures = report.thresholds.filter((t) => t.status === 'fail').length
+  const skipped = report.thresholds.filter((t) => t.status === 'skipped').length
+  const time = ((report.durationMs ?? 0) / 1000).toFixed(3)
+  const suite = escapeXml(`k6 ${report.scenario} thresholds`)
+  const stamp = report.generatedAt === undefined ? '' : ` timestamp="${escapeXml(report.generatedAt)}"`
+  const lines: string[] = []
+  lines.push('<?xml version="1.0" encoding="UTF-8"?>')
+  lines.push(`<testsuites name="${suite}" tests="${tests}" failures="${failures}" errors="0" skipped="${skipped}" time="${time}">`)
+  lines.push(`  <testsuite name="${suite}" tests="${tests}" failures="${failures}" errors="0" skipped="${skipped}" time="${time}"${stamp}>`)
+  for (const t of report.thresholds) {
+    const name = escapeXml(`${t.metric} ${t.expression}`)
+    const cls = escapeXml(`k6.${report.scenario}`)
+    if (t.status === 'pass') {
+      lines.push(`    <testcase classname="${cls}" name="${name}" time="0"/>`)
+    } else if (t.status === 'fail') {
+      lines.push(`    <testcase classname="${cls}" name="${name}" time="0">`)
+      lines.push(`      <failure type="threshold" message="${escapeXml(`threshold crossed${t.observed === undefined ? '' : ': ' + t.observed}`)}">${escapeXml(t.evidence)}</failure>`)
+      lines.push('    </testcase>')
+    } else {
+      lines.push(`    <testcase classname="${cls}" name="${name}" time="0">`)
+      lines.push(`      <skipped message="${escapeXml(t.evidence)}"/>`)
+      lines.push('    </testcase>')
+    }
+  }
+  lines.push('  </testsuite>')
+  lines.push('</testsuites>')
+  return lines.join('\n') + '\n'
+}
+
+// ---- handleSummary --------------------------------------------------------------------------------
+
+export interface SummaryOptions {
+  declared?: DeclaredThresholds
+  /** Directory for the files; must exist (k6 does not create it). */
+  dir?: string
+  generatedAt?: string
+}
+
+/**
+ * What a script's handleSummary returns: the text on stdout, `k6-<scenario>-summary.json` and
+ * `k6-<scenario>-junit.xml`. The JSON is the report, never the raw data, which carries setup()'s
+ * return value (API keys) as `setup_data`.
+ */
+export function summaryOutputs (scenario: string, data: SummaryData, opts: SummaryOptions = {}): Record<string, string> {
+  const report = buildReport(scenario, data, opts.declared ?? {}, opts.generatedAt)
+  const dir = (opts.dir ?? '.').replace(/\/+$/, '')
+  const prefix = dir === '' ? '' : dir + '/'
+  return {
+    stdout: buildText(report),
+    [`${prefix}k6-${scenario}-summary.json`]: JSON.stringify(report, null, 2) + '\n',
+    [`${prefix}k6-${scenario}-junit.xml`]: buildJUnit(report)
+  }
+}

@@ -1,0 +1,140 @@
+// The handleSummary writer (lib/summary.ts), imported as the pure module it is and fed summary
+// objects shaped like k6's (https://grafana.com/docs/k6/latest/results-output/end-of-test/custom-summary/).
+import { describe, test, expect } from 'vitest'
+import { buildJUnit, buildReport, buildText, collectThresholds, escapeXml, evaluateExpression, summaryOutputs } from '../lib/summary.ts'
+import type { SummaryData } from '../lib/summary.ts'
+
+const data: SummaryData = {
+  root_group: {
+    name: '',
+    path: '',
+    groups: [{ name: 'wallets', path: '::wallets', groups: [], checks: [{ name: 'list answers 200', path: '::wallets::list answers 200', passes: 9, fails: 1 }] }],
+    checks: [{ name: 'health answers 200', path: '::health answers 200', passes: 1, fails: 0 }]
+  },
+  state: { testRunDurationMs: 12_345.6 },
+  metrics: {
+    checks: { type: 'rate', contains: 'default', values: { rate: 0.9090909, passes: 10, fails: 1 }, thresholds: { 'rate==1': { ok: false } } },
+    http_req_failed: { type: 'rate', contains: 'default', values: { rate: 0, passes: 0, fails: 12 }, thresholds: { 'rate==0': { ok: true } } },
+    'http_req_duration{name:GET /api/wallet/list}': { type: 'trend', contains: 'time', values: { avg: 12.5, 'p(95)': 41.25, max: 80 }, thresholds: { 'p(95)<300': { ok: true }, 'p(99)<1000': { ok: true } } },
+    rl_over_admitted: { type: 'counter', contains: 'default', values: { count: 4, rate: 0.3 }, thresholds: { 'count==0': { ok: false } } },
+    http_reqs: { type: 'counter', contains: 'default', values: { count: 12, rate: 1 } }
+  }
+}
+
+const declared = {
+  checks: ['rate==1'],
+  http_req_failed: ['rate==0'],
+  'http_req_duration{name:GET /api/wallet/list}': ['p(95)<300', { threshold: 'p(99)<1000', abortOnFail: false }],
+  rl_over_admitted: ['count==0'],
+  // Never sampled: a p(95) of nothing cannot be judged, a count of nothing is 0.
+  sse_resume_ms: ['p(95)<100'],
+  dropped_iterations: ['count<5'],
+  sse_reconnects: ['count>0']
+}
+
+describe('thresholds', () => {
+  test('gives one outcome per declared threshold, in declared order, with k6 verdicts', () => {
+    const out = collectThresholds(data, declared)
+    expect(out.map((t) => `${t.metric} ${t.expression} ${t.status}`)).toEqual([
+      'checks rate==1 fail',
+      'http_req_failed rate==0 pass',
+      'http_req_duration{name:GET /api/wallet/list} p(95)<300 pass',
+      'http_req_duration{name:GET /api/wallet/list} p(99)<1000 pass',
+      'rl_over_admitted count==0 fail',
+      'sse_resume_ms p(95)<100 skipped',
+      'dropped_iterations count<5 pass',
+      'sse_reconnects count>0 fail'
+    ])
+    expect(out[0]!.observed).toBe('rate=90.91%')
+    expect(out[2]!.observed).toBe('p(95)=41.25ms')
+    expect(out[4]!.observed).toBe('count=4')
+    expect(out[5]!.evidence).toMatch(/no samples/)
+  })
+
+  test('reports thresholds k6 evaluated that the script did not declare (set from the command line)', () => {
+    const out = collectThresholds(data, {})
+    expect(out).toHaveLength(5)
+    expect(out.filter((t) => t.status === 'fail').map((t) => t.metric)).toEqual(['checks', 'rl_over_admitted'])
+  })
+
+  test('matches a sub-metric written with spaces to the name k6 reports', () => {
+    const out = collectThresholds(data, { 'http_req_duration{ name: GET /api/wallet/list }': ['p(95)<300'] })
+    expect(out[0]!.status).toBe('pass')
+  })
+
+  test('evaluates the expression itself when k6 reports a metric without verdicts', () => {
+    const bare: SummaryData = { metrics: { x: { type: 'trend', contains: 'time', values: { 'p(95)': 500 } } } }
+    const [t] = collectThresholds(bare, { x: ['p(95)<300'] })
+    expect(t!.status).toBe('fail')
+    expect(t!.evidence).toMatch(/evaluated from the summary values/)
+    expect(evaluateExpression('count<=3', { count: 3 })).toBe(true)
+    expect(evaluateExpression('rate!=0', { rate: 0 })).toBe(false)
+    expect(evaluateExpression('avg < 10', { avg: 9.5 })).toBe(true)
+    expect(evaluateExpression('nonsense', { count: 1 })).toBeUndefined()
+  })
+
+  test('reads the machine-readable layout where metrics are an array', () => {
+    const mr: SummaryData = { results: { metrics: [{ name: 'checks', type: 'rate', contains: 'default', values: { rate: 1, passes: 2, fails: 0 } }] } }
+    expect(collectThresholds(mr, { checks: ['rate==1'] })[0]!.status).toBe('pass')
+  })
+})
+
+describe('JUnit XML', () => {
+  const report = buildReport('probe', data, declared, '2026-01-02T03:04:05.000Z')
+  const xml = buildJUnit(report)
+
+  test('has one testcase per threshold, crossed ones as failures, unjudged ones skipped', () => {
+    expect(xml.match(/<testcase /g)).toHaveLength(8)
+    expect(xml.match(/<failure /g)).toHaveLength(3)
+    expect(xml.match(/<skipped /g)).toHaveLength(1)
+    expect(xml).toMatch(/<testsuites name="k6 probe thresholds" tests="8" failures="3" errors="0" skipped="1" time="12.346">/)
+    expect(xml).toMatch(/<testsuite [^>]*timestamp="2026-01-02T03:04:05.000Z">/)
+    expect(xml).toContain('<testcase classname="k6.probe" name="rl_over_admitted count==0" time="0">\n      <failure type="threshold" message="threshold crossed: count=4">')
+  })
+
+  test('escapes what XML cannot carry raw', () => {
+    expect(xml).toContain('name="http_req_duration{name:GET /api/wallet/list} p(95)&lt;300"')
+    expect(xml).not.toMatch(/="[^"]*<[^"]*"/)
+    expect(escapeXml('a&b<c>"d\'e\u0001f\tg')).toBe('a&amp;b&lt;c&gt;&quot;d&apos;ef\tg')
+  })
+
+  test('is well nested: every opened element is closed in order', () => {
+    const stack: string[] = []
+    for (const m of xml.matchAll(/<(\/?)([a-z]+)[^>]*?(\/?)>/g)) {
+      if (m[1] === '/') expect(stack.pop()).toBe(m[2])
+      else if (m[3] !== '/') stack.push(m[2]!)
+    }
+    expect(stack).toEqual([])
+    expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n')).toBe(true)
+  })
+
+  test('a run with every threshold held has no failure element', () => {
+    const ok = buildJUnit(buildReport('smoke', { metrics: { checks: { type: 'rate', values: { rate: 1 }, thresholds: { 'rate==1': { ok: true } } } } }, { checks: ['rate==1'] }))
+    expect(ok).toContain('tests="1" failures="0"')
+    expect(ok).not.toContain('<failure')
+  })
+})
+
+describe('text and JSON', () => {
+  test('the text names the verdict, each threshold with its mark and observed value, and failing checks', () => {
+    const text = buildText(buildReport('probe', data, declared))
+    expect(text).toContain('k6 scenario probe: FAILED in 12.3s')
+    expect(text).toContain('✗ rl_over_admitted count==0 (count=4)')
+    expect(text).toContain('✓ http_req_failed rate==0 (rate=0.00%)')
+    expect(text).toContain('- sse_resume_ms p(95)<100 (no samples)')
+    expect(text).toContain('CHECKS  10 passed, 1 failed')
+    expect(text).toContain('✗ list answers 200 — 1 of 10 failed')
+  })
+
+  test('handleSummary outputs go to stdout and two files, and the JSON is the report, not the raw data', () => {
+    const canary = 'tnz_canary_FAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAK'
+    const out = summaryOutputs('smoke', { ...data, setup_data: { cred: { apiKey: canary } } }, { declared, dir: 'reports/k6/', generatedAt: 'now' })
+    expect(Object.keys(out).sort()).toEqual(['reports/k6/k6-smoke-junit.xml', 'reports/k6/k6-smoke-summary.json', 'stdout'])
+    const json = JSON.parse(out['reports/k6/k6-smoke-summary.json']!) as { passed: boolean, thresholds: unknown[], checks: unknown[], metrics: Record<string, unknown> }
+    expect(json.passed).toBe(false)
+    expect(json.thresholds).toHaveLength(8)
+    expect(json.checks).toHaveLength(2)
+    expect(Object.keys(json.metrics)).toContain('http_reqs')
+    expect(JSON.stringify(out)).not.toContain(canary)
+  })
+})
