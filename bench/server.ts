@@ -7,6 +7,7 @@ import Fastify from 'fastify'
 import pino from 'pino'
 import { buildApp } from '../mock-server/src/app.ts'
 import { resolveConfig, type MockConfigInput } from '../mock-server/src/config.ts'
+import { startTracing, tracingConfigured } from '../mock-server/src/telemetry/sdk.ts'
 
 interface Spec { kind: 'mock' | 'bare', config?: MockConfigInput, logFile?: string }
 
@@ -35,7 +36,9 @@ if (spec.kind === 'bare') {
   send({ port: typeof addr === 'object' && addr !== null ? addr.port : 0, key: 'none', tenantId: 'none' })
 } else {
   const logStream = pino.destination({ dest: spec.logFile === undefined ? openSync('/dev/null', 'w') : openSync(spec.logFile, 'a'), sync: false })
-  const app = await buildApp(resolveConfig({ logLevel: 'info', ...spec.config }), { logStream })
+  // Tracing from OTEL_* in the child's env, as server.ts does (bench/tracing.ts sets them).
+  const tracing = tracingConfigured(process.env) ? await startTracing() : undefined
+  const app = await buildApp(resolveConfig({ logLevel: 'info', ...spec.config }), { logStream, tracer: tracing?.tracer })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const tenant = app.mock.keys.tenant('acme')!
   const { key } = app.mock.keys.createKey(tenant, { name: 'bench' })

@@ -30,7 +30,7 @@ export interface RequestEntry {
 }
 
 export interface StreamEntry { seq: number, type: 'stream', ts: number, phase: 'open' | 'close', streamId: string, keyId: string, tenant: string, requestId: string, lastEventId?: number | null, retryMs?: number, reason?: string, lastId?: number | null, events?: number }
-export interface DropEntry { seq: number, type: 'drop', ts: number, streamId: string, keyId: string, reason: string, where?: string, lastId: number | null }
+export interface DropEntry { seq: number, type: 'drop', ts: number, streamId: string, keyId: string, requestId: string, reason: string, where?: string, lastId: number | null }
 export interface FrameEntry { seq: number, type: 'frame', ts: number, streamId: string, keyId: string, id: number, event: string, from?: number, to?: number, duplicate?: boolean, replay?: boolean }
 export interface FaultEntry { seq: number, type: 'fault', ts: number, streamId?: string, keyId?: string, fault: string, phase?: string, retryMs?: number, status?: number, retryAfterS?: number }
 export interface ResumeEntry { seq: number, type: 'resume', ts: number, streamId: string, keyId: string, lastEventId: number, via: string }

@@ -164,6 +164,15 @@ describe('client throttle', () => {
     expect(th.reserve()).toBe(1_002_000)
   })
 
+  it('keeps memory bounded for a large limit and still never exceeds it in any window', () => {
+    const clock = fakeTime()
+    const th = createThrottle({ limit: { limit: 10_000, windowMs: 1000, marginMs: 0 }, now: clock.now })
+    expect(th.state().limit).toBeLessThanOrEqual(4096)
+    const slots = Array.from({ length: 30_001 }, () => th.reserve())
+    expect(maxInWindow(slots, 1000)).toBeLessThanOrEqual(10_000)
+    expect(maxInWindow(slots, 1000)).toBeGreaterThan(9_000)
+  })
+
   it('refuses a limit that cannot work', () => {
     expect(() => createThrottle({ limit: { limit: 0, windowMs: 1000 }, now: Date.now })).toThrow(/limit.limit/)
     expect(() => createThrottle({ limit: { limit: 5, windowMs: 0 }, now: Date.now })).toThrow(/windowMs/)

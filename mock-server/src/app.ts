@@ -10,6 +10,7 @@ import { errorBody } from './envelope.ts'
 import { createLogger, serializeError } from './logger.ts'
 import { createEventLog } from './domain/event-log/index.ts'
 import type { EventLog } from './domain/event-log/types.ts'
+import type { Tracer } from '@opentelemetry/api'
 import requestContext, { createRequestState } from './plugins/request-context.ts'
 import controlGuard from './plugins/control-guard.ts'
 import auth from './plugins/auth.ts'
@@ -17,6 +18,7 @@ import idempotency from './plugins/idempotency.ts'
 import faults from './plugins/faults.ts'
 import rateLimit from './plugins/rate-limit.ts'
 import record from './plugins/record.ts'
+import telemetry from './plugins/telemetry.ts'
 import healthRoutes from './routes/health.ts'
 import walletRoutes from './routes/wallets.ts'
 import keyRoutes from './routes/keys.ts'
@@ -38,6 +40,8 @@ export interface AppDeps {
   eventLog?: EventLog
   /** Where log lines go (default stdout). */
   logStream?: DestinationStream
+  /** Tracing on (telemetry/sdk.ts startTracing); absent, the telemetry plugin adds no hook (issue 7). */
+  tracer?: Tracer
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/
@@ -120,9 +124,24 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
           ? new ApiError('validation_error', 'The URL is not valid: fix its percent-encoding.', [{ field: 'url', message: 'invalid percent-encoding' }])
           : new ApiError('internal_error', MESSAGES.internal_error)
       request.state.errorCode = apiErr.code
-      reply.raw.once('finish', () => { app.recordRequest(request, apiErr.statusCode) })
+      reply.raw.once('close', () => { app.recordRequest(request, apiErr.statusCode) })
       ;(reply as unknown as FastifyReply).header('x-request-id', request.id).header('x-api-version', '1')
         .code(apiErr.statusCode).send(errorBody(request, apiErr, now()))
+    },
+    // A request that is not valid HTTP (bad framing, a cut body, oversized headers) never reaches a route:
+    // answer it in the envelope too, with a fresh request id, instead of Fastify's bare body (1.5).
+    clientErrorHandler (err: NodeJS.ErrnoException, socket) {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return
+      if (socket.writable) {
+        const id = nextId()
+        const field = err.code === 'HPE_HEADER_OVERFLOW' ? 'headers' : 'request'
+        const body = JSON.stringify({
+          error: { code: 'validation_error', message: 'The request is not valid HTTP/1.1.', details: [{ field, message: field === 'headers' ? 'too large' : 'malformed or incomplete' }] },
+          meta: { requestId: id, timestamp: new Date(now()).toISOString() }
+        })
+        socket.write(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nX-API-Version: 1\r\nConnection: close\r\n\r\n${body}`)
+      }
+      socket.destroy()
     },
     bodyLimit: config.bodyLimitBytes,
     return503OnClosing: true,
@@ -133,6 +152,8 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
   app.decorate('mock', context)
   const ctx = () => app.mock
 
+  // First, so its SERVER span also covers requests the other onRequest hooks refuse.
+  await app.register(telemetry, { tracer: deps.tracer })
   await app.register(requestContext)
   await app.register(controlGuard, { token: config.controlToken, allowRemote: config.controlAllowRemote })
   await app.register(auth, { keys: () => ctx().keys })

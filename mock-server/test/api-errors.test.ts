@@ -87,8 +87,8 @@ describe('error envelope and codes (contract 1.5, 1.6)', () => {
 
   describe('with injected faults', () => {
     it('answers 409 idempotency_in_progress while the first request with the key still runs (6.1)', async () => {
-      expect((await control(m, 'PUT', '/__harness/faults', { faults: [{ type: 'latency', ms: 300, times: 1 }] })).status).toBe(200)
-      // Both arrive within the first one's 300 ms: whichever begins second finds the key in progress.
+      expect((await control(m, 'PUT', '/__harness/faults', { faults: [{ type: 'latency', ms: 600, scope: { route: 'POST /api/wallet/create' } }] })).status).toBe(200)
+      // Both arrive within the first one's 600 ms: whichever begins second finds the key in progress.
       const answers = await Promise.all([1, 2].map(() => postJson(m, '/api/wallet/create', m.keys.acme, WALLET, { 'x-idempotency-key': 'slow-1' })))
       expect(answers.map((a) => a.status).sort()).toEqual([201, 409])
       await expectErrorEnvelope(answers.find((a) => a.status === 409)!, 409, 'idempotency_in_progress')

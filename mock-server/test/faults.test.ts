@@ -31,12 +31,12 @@ describe('REST faults (contract 7.2)', () => {
   }
 
   it('delays by a fixed latency', async () => {
-    await setPlan({ faults: [{ type: 'latency', ms: 150, scope: { tenant: 'acme' } }] })
+    await setPlan({ faults: [{ type: 'latency', ms: 300, scope: { tenant: 'acme' } }] })
     const slow = await timed(list(m, m.keys.acme))
     const fast = await timed(list(m, m.keys.globex))
     expect(slow.status).toBe(200)
-    expect(slow.ms).toBeGreaterThanOrEqual(145)
-    expect(fast.ms).toBeLessThan(140)
+    expect(slow.ms).toBeGreaterThanOrEqual(295)
+    expect(fast.ms).toBeLessThan(250)
   })
 
   it('delays by a latency drawn between minMs and maxMs', async () => {

@@ -145,6 +145,11 @@ describe('canary keys on every error path (contract 1.5, 2.7, 7.3)', () => {
     expect(leaks).toEqual([])
     // The refusals were logged with what 2.7 allows: the key's first 12 chars, never more.
     expect(corpus.some((item) => item.where === 'log line' && item.text.includes('"keyId":"tnz_acme_FAK"'))).toBe(true)
+    // What the client leaked is flagged in the record, so a checker can report it without the secret.
+    const record = corpus.find((item) => item.where === 'GET /__harness/record')!.text.split('\n').filter(Boolean).map((l) => JSON.parse(l))
+    expect(record.filter((e) => e.method === 'DELETE' && e.path === '/api/keys/[REDACTED]').map((e) => e.secretInUrl)).toEqual([true, true])
+    expect(record.filter((e) => e.route === '/api/wallet/list' && e.secretInUrl === true)).toHaveLength(3)
+    expect(record.filter((e) => e.route === '/api/wallet/create' && e.secretInBody === true).length).toBeGreaterThanOrEqual(1)
   })
 
   it('finds every canary when redaction is switched off, so the search above can fail', async () => {

@@ -62,7 +62,8 @@ describe.skipIf(!curl && process.env.CI === undefined)('the scenarios against th
     if (!curl) throw new Error('curl is required in CI for the scenario tests')
     // Two-second windows, so the rate-limit probe waits out a window in a test's time.
     mock = await startMock(['--rate-limit-window-ms', '2000'])
-    env = { BASE_URL: mock.url, CONTROL_URL: mock.url, PROFILE: 'smoke' }
+    // Streams the mock cuts after 0.5 s at most: the last connection of a read waits that long.
+    env = { BASE_URL: mock.url, CONTROL_URL: mock.url, PROFILE: 'smoke', DROP_AFTER_MS: '500' }
   })
   afterAll(async () => { await mock?.stop() })
   beforeEach(() => {
@@ -71,7 +72,7 @@ describe.skipIf(!curl && process.env.CI === undefined)('the scenarios against th
   })
 
   async function control (method: string, path: string, body?: unknown): Promise<unknown> {
-    const res = await fetch(mock.url + path, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+    const res = await fetch(mock.url + path, body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
     expect(res.status, `${method} ${path}`).toBeLessThan(300)
     return await res.json()
   }
@@ -91,9 +92,20 @@ describe.skipIf(!curl && process.env.CI === undefined)('the scenarios against th
     }
   })
 
+  test('smoke without a control API: the stream is seen to open through the client timeout', async () => {
+    const made = await control('POST', '/__harness/tenants', {}) as { data: { key: { key: string } } }
+    const m = await lifecycle('smoke.ts', { BASE_URL: mock.url, API_KEY: made.data.key.key })
+    expect(k6State.aborted).toEqual([])
+    expect(failedChecks()).toEqual([])
+    expect(k6State.checks.get('the event stream opens with retry: <ms> (contract 4.1, 4.3)')).toEqual({ passes: 1, fails: 0 })
+    expect(failed(m)).toEqual([])
+  })
+
   test('idempotency: concurrent duplicates with one key make one wallet', async () => {
     const m = await lifecycle('idempotency.ts', env, 1, 2)
     expect(failedChecks()).toEqual([])
+    // Every duplicate but the first was answered 409 in progress or a replay.
+    expect(metricTotal('idem_in_progress') + metricTotal('idem_replays')).toBe(2 * 2)
     expect(metricTotal('idem_keys_checked')).toBe(2)
     expect(metricTotal('idem_extra_resources')).toBe(0)
     expect(failed(m)).toEqual([])

@@ -187,7 +187,7 @@ function timeoutS (t: string | number | undefined): string {
 }
 
 function curlArgs (r: Recorded, dir: string, i: number): string[] {
-  const args = ['-X', r.method, '-m', timeoutS(r.params.timeout), '-D', join(dir, `h${i}`), '-o', join(dir, `b${i}`)]
+  const args = ['-s', '-X', r.method, '-m', timeoutS(r.params.timeout), '-D', join(dir, `h${i}`), '-o', join(dir, `b${i}`), '-w', `${i} %{exitcode}\n`]
   for (const [k, v] of Object.entries(r.params.headers ?? {})) args.push('-H', `${k}: ${v}`)
   if (r.body !== null) {
     writeFileSync(join(dir, `q${i}`), r.body)
@@ -197,9 +197,17 @@ function curlArgs (r: Recorded, dir: string, i: number): string[] {
   return args
 }
 
-function readAnswer (dir: string, i: number): Answer {
+/**
+ * One answer as k6 reports it. When the body read fails after the headers (the server dropped the
+ * stream: curl 18/56, or the client timeout: curl 28), k6 keeps the body read so far but reports
+ * status 0 and no headers (lib/netext/httpext/request.go and compression.go readResponseBody).
+ */
+function readAnswer (dir: string, i: number, exitCode: number): Answer {
   const hp = join(dir, `h${i}`)
-  if (!existsSync(hp)) return { status: 0, headers: {}, body: '', error: 'request failed' }
+  const bp = join(dir, `b${i}`)
+  const body = existsSync(bp) ? readFileSync(bp, 'utf8') : ''
+  if (!existsSync(hp)) return { status: 0, headers: {}, body: '', error: `request failed (curl exit ${exitCode})` }
+  if (exitCode !== 0) return { status: 0, headers: {}, body, error: exitCode === 28 ? 'request timeout' : 'unexpected EOF' }
   const blocks = readFileSync(hp, 'utf8').split(/\r\n\r\n/).filter((b) => b.startsWith('HTTP/'))
   const last = blocks[blocks.length - 1] ?? ''
   const [statusLine, ...lines] = last.split(/\r\n/)
@@ -209,19 +217,23 @@ function readAnswer (dir: string, i: number): Answer {
     const c = l.indexOf(':')
     if (c > 0) headers[canonical(l.slice(0, c).trim())] = l.slice(c + 1).trim()
   }
-  const bp = join(dir, `b${i}`)
-  const body = existsSync(bp) ? readFileSync(bp, 'utf8') : ''
-  // k6 gives no status (0) and no body when the request timed out (lib/netext/httpext/request.go).
-  return status === 0 ? { status: 0, headers: {}, body: '', error: 'request timeout' } : { status, headers, body }
+  return { status, headers, body }
 }
 
-function run (args: string[]): void {
+/** Run curl; returns each transfer's exit code by index (from -w), whatever curl's own exit code. */
+function run (args: string[], n: number): number[] {
+  let out: string
   try {
-    execFileSync('curl', args, { stdio: ['ignore', 'ignore', 'pipe'] })
-  } catch {
-    // curl exits non-zero on a timeout (28) or a refused connection (7): the answer files tell which
-    // requests got an answer, as k6 reports each request on its own.
+    out = execFileSync('curl', args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' })
+  } catch (err) {
+    out = String((err as { stdout?: string }).stdout ?? '')
   }
+  const codes = new Array<number>(n).fill(7)
+  for (const line of out.split('\n')) {
+    const m = /^(\d+) (\d+)$/.exec(line.trim())
+    if (m !== null) codes[Number(m[1])] = Number(m[2])
+  }
+  return codes
 }
 
 /** Requests go to a real server through curl (synchronous, as k6's http is); a batch goes out in parallel. */
@@ -230,17 +242,17 @@ export function liveTransport (): Transport {
     one (r) {
       const dir = mkdtempSync(join(tmpdir(), 'k6-shim-'))
       try {
-        run(['-s', ...curlArgs(r, dir, 0)])
-        return readAnswer(dir, 0)
+        const [code] = run(curlArgs(r, dir, 0), 1)
+        return readAnswer(dir, 0, code!)
       } finally { rmSync(dir, { recursive: true, force: true }) }
     },
     many (rs) {
       const dir = mkdtempSync(join(tmpdir(), 'k6-shim-'))
       try {
-        const args = ['-s', '-Z', '--parallel-max', String(Math.max(1, rs.length))]
+        const args = ['-Z', '--parallel-max', String(Math.max(1, rs.length))]
         rs.forEach((r, i) => { if (i > 0) args.push('--next'); args.push(...curlArgs(r, dir, i)) })
-        run(args)
-        return rs.map((_r, i) => readAnswer(dir, i))
+        const codes = run(args, rs.length)
+        return rs.map((_r, i) => readAnswer(dir, i, codes[i]!))
       } finally { rmSync(dir, { recursive: true, force: true }) }
     }
   }

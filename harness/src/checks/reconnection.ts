@@ -29,10 +29,11 @@ export function checkReconnection (e: Evidence): CheckResult[] {
   let judged = 0
   for (const d of drops) {
     const retryMs = retryOf.get(d.streamId) ?? e.setup.retryMs
-    if (d.ts + retryMs + 5000 > e.setup.endMs) continue // not enough run left to judge this drop
-    judged++
-    const attempt = streamReqs.find((r) => r.keyId === d.keyId && startOf(r) > d.ts - 1)
+    const attempt = streamReqs.find((r) => r.keyId === d.keyId && r.requestId !== d.requestId && startOf(r) >= d.ts)
     const reopened = opens.find((o) => o.keyId === d.keyId && o.ts > d.ts)
+    // A drop too close to the end is judged only if the client already came back.
+    if ((attempt === undefined || reopened === undefined) && d.ts + retryMs + 5000 > e.setup.endMs) continue
+    judged++
     if (attempt === undefined || reopened === undefined) {
       back.push({ message: `stream ${d.streamId} was dropped at ${new Date(d.ts).toISOString()} and the client never came back`, at: d.ts })
       continue
@@ -65,10 +66,10 @@ export function checkReconnection (e: Evidence): CheckResult[] {
   const missed: Violation[] = []
   let stallJudged = 0
   for (const s of stalls) {
-    if (s.ts + e.setup.stallDetectMs + 2000 > e.setup.endMs) continue
-    stallJudged++
-    const closed = closes.find((c) => c.streamId === s.streamId)
+    const closed = closes.find((c) => c.streamId === s.streamId && c.reason === 'client')
     const reopened = opens.find((o) => o.keyId === s.keyId && o.ts > s.ts)
+    if ((closed === undefined || reopened === undefined) && s.ts + e.setup.stallDetectMs + 2000 > e.setup.endMs) continue
+    stallJudged++
     if (closed === undefined || closed.ts - s.ts > e.setup.stallDetectMs || reopened === undefined) {
       missed.push({ message: `stream ${s.streamId} went silent at ${new Date(s.ts).toISOString()} and the client ${closed === undefined ? 'never closed it' : `closed it after ${Math.round(closed.ts - s.ts)} ms`}${reopened === undefined ? ' and did not reconnect' : ''} (allowed ${e.setup.stallDetectMs} ms)`, at: s.ts })
     }
@@ -81,9 +82,11 @@ export function checkReconnection (e: Evidence): CheckResult[] {
   const noResync: Violation[] = []
   let gapJudged = 0
   for (const g of gaps) {
-    if (g.ts + RESYNC_WITHIN_MS > e.setup.endMs) continue
+    const resynced = lists.some((l) => l.keyId === g.keyId && startOf(l) >= g.ts && startOf(l) <= g.ts + RESYNC_WITHIN_MS)
+    // A gap too close to the end is judged only if the resync already happened.
+    if (!resynced && g.ts + RESYNC_WITHIN_MS > e.setup.endMs) continue
     gapJudged++
-    if (!lists.some((l) => l.keyId === g.keyId && startOf(l) >= g.ts && startOf(l) <= g.ts + RESYNC_WITHIN_MS)) {
+    if (!resynced) {
       noResync.push({ message: `stream.gap ${g.from}-${g.to} at ${new Date(g.ts).toISOString()} was not followed by a resync (wallet list) within ${RESYNC_WITHIN_MS / 1000} s`, at: g.ts })
     }
   }

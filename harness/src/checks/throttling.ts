@@ -46,8 +46,9 @@ export function checkThrottling (e: Evidence): CheckResult[] {
     if (!(r.status === 429 || r.status === 503) || ra <= 0) continue
     told++
     const until = r.ts + ra * 1000
-    const next = reqs.find((x) => startOf(x) > r.ts && x.keyId === r.keyId && (r.status === 429 || x.route === r.route))
-    if (next !== undefined && startOf(next) < until - tol) {
+    // Requests that started within the tolerance after the answer was written were already on their way.
+    const next = reqs.find((x) => startOf(x) > r.ts + tol && startOf(x) < until - tol && x.keyId === r.keyId && (r.status === 429 || x.route === r.route))
+    if (next !== undefined) {
       early.push({ message: `request ${Math.round(until - startOf(next))} ms before Retry-After (${ra} s) elapsed after a ${r.status} on ${r.route ?? r.path}`, at: startOf(next), requestId: next.requestId, waitedMs: Math.round(startOf(next) - r.ts), retryAfterS: ra })
     }
   }

@@ -22,6 +22,8 @@ export interface LimitOptions {
 }
 
 const DEFAULT_SERVER_WINDOW_MS = 60_000
+/** Most send times kept; larger limits are paced in proportion (see below). */
+const MAX_LOG = 4096
 
 export function createThrottle ({ limit, now }: { limit: LimitOptions | false | undefined, now: () => number }) {
   if (limit !== undefined && limit !== false) {
@@ -29,8 +31,17 @@ export function createThrottle ({ limit, now }: { limit: LimitOptions | false | 
     if (!(limit.windowMs > 0)) throw new RangeError('limit.windowMs must be > 0')
     if (limit.marginMs !== undefined && !(limit.marginMs >= 0)) throw new RangeError('limit.marginMs must be >= 0')
   }
-  const size = limit === undefined || limit === false ? 0 : limit.limit
-  const span = size === 0 ? 0 : (limit as LimitOptions).windowMs + ((limit as LimitOptions).marginMs ?? Math.min(1000, Math.max(20, (limit as LimitOptions).windowMs / 100)))
+  let size = 0
+  let span = 0
+  if (limit !== undefined && limit !== false) {
+    const full = limit.windowMs + (limit.marginMs ?? Math.min(1000, Math.max(20, limit.windowMs / 100)))
+    // A log of L times for a large L is memory for nothing: split the window into k equal parts and
+    // allow floor(L / k) per part. Any window is covered by k parts, so it still holds at most L;
+    // the price is a smoother pace and up to k - 1 unused admissions per window.
+    const k = Math.ceil(limit.limit / MAX_LOG)
+    size = Math.floor(limit.limit / k)
+    span = k === 1 ? full : Math.ceil(full / k)
+  }
   const ring = new Float64Array(size)
   let head = 0
   let count = 0

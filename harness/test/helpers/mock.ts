@@ -97,13 +97,16 @@ export async function requestsOf (m: { url: string }, keyId: string, after = 0):
     .map((e) => ({ ...e, arrivedAt: e.ts - (typeof e.durationMs === 'number' ? e.durationMs : 0) }))
 }
 
-/** A tracer that records every span in memory (sdk-trace 3: TracerProvider with spanProcessors). */
-export function memoryTracer (): { tracer: Tracer, spans: () => ReadableSpan[], reset: () => void, shutdown: () => Promise<void> } {
+/**
+ * A tracer that records every span in memory (sdk-trace 3: TracerProvider({spanProcessors}), and
+ * SimpleSpanProcessor({exporter}), whose export is asynchronous: spans() flushes first).
+ */
+export function memoryTracer (): { tracer: Tracer, spans: () => Promise<ReadableSpan[]>, reset: () => void, shutdown: () => Promise<void> } {
   const exporter = new InMemorySpanExporter()
-  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
+  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] })
   return {
     tracer: provider.getTracer('tenzro-client-test'),
-    spans: () => exporter.getFinishedSpans(),
+    spans: async () => { await provider.forceFlush(); return exporter.getFinishedSpans() },
     reset: () => { exporter.reset() },
     shutdown: () => provider.shutdown()
   }

@@ -10,7 +10,9 @@ import type { MockConfig } from '../config.ts'
 import type { MockContext } from '../context.ts'
 import { ApiError, MESSAGES, type ErrorDetail } from '../errors.ts'
 import type { AuthContext, RequestState, RouteAccess } from '../types.ts'
-import { hasScope, type KeyStore } from './key-store.ts'
+import { describeKey, DEFAULT_SCOPES, hasScope, type KeyStore, type Tenant } from './key-store.ts'
+import type { Wallet } from './wallet-store.ts'
+import { checkFields, keyFields, objectBody, throwIfDetails, walletCreateBody, walletListQuery } from '../validate.ts'
 import { bodyHash, IDEMPOTENCY_KEY_RE, type IdempotencyStore, type StoredResponse } from './idempotency-store.ts'
 import type { FaultPlan, RestFaultDecision, SseFaultDecision } from './fault-plan.ts'
 import { LimiterUnavailableError, type LimitDecision, type LimitPolicy, type LimiterStore } from './limiter/types.ts'
@@ -702,6 +704,7 @@ export function createEventStreams (opts: EventStreamsOptions) {
         filter: plan.filter,
         faults,
         duplicateUpTo,
+        resumedFrom: plan.resume.id,
         maxBufferedBytes: mock.config.events.maxBufferedBytes,
         keyState,
         record,
@@ -740,3 +743,92 @@ export function createEventStreams (opts: EventStreamsOptions) {
 }
 
 export type EventStreams = ReturnType<typeof createEventStreams>
+
+// ---- route bodies: wallets (contract 3) and key administration (2.6) --------------------------------
+
+const badCursor = new ApiError('validation_error', 'The cursor was not issued by this API to this tenant; start again without a cursor.', [{ field: 'cursor', message: 'not a valid cursor for this tenant' }])
+
+/**
+ * GET /api/wallet/list (3.2) as the JSON text of the whole answer. The page is spliced from per-wallet
+ * JSON cached at creation (fields fixed by the store, contract 3.1): the list is the hot path of every load test.
+ */
+export function walletListPayload (mock: MockContext, auth: AuthContext, query: unknown, requestId: string): string {
+  const { limit, cursor, chain } = walletListQuery(query)
+  let before: number | undefined
+  if (cursor !== undefined) {
+    before = mock.wallets.decodeCursor(auth.tenantId, cursor)
+    if (before === undefined) throw badCursor
+  }
+  const page = mock.wallets.list(auth.tenantId, { limit, before, chain })
+  const next = page.nextBefore === undefined ? null : mock.wallets.encodeCursor(auth.tenantId, page.nextBefore)
+  return '{"data":' + page.json + ',"meta":{"requestId":' + JSON.stringify(requestId) + ',"timestamp":"' + new Date(mock.now()).toISOString() +
+    '","cursor":' + (next === null ? 'null' : '"' + next + '"') + ',"hasMore":' + (next !== null) + '}}'
+}
+
+/**
+ * POST /api/wallet/create (3.3): validate, create, then publish wallet.created. Published after the
+ * wallet exists; a slow or failing event log never loses the wallet (`onPublishError` hears about it).
+ */
+export async function createWallet (mock: MockContext, auth: AuthContext, body: unknown, onPublishError?: (err: Error) => void): Promise<Wallet> {
+  const input = walletCreateBody(body)
+  const wallet = mock.wallets.create(auth.tenantId, input)
+  if (mock.events !== undefined) {
+    try {
+      await mock.events.publish(auth.tenantId, 'wallet.created', wallet)
+    } catch (err) {
+      onPublishError?.(err as Error)
+    }
+  }
+  return wallet
+}
+
+const adminTenantMismatch = new ApiError('tenant_mismatch', MESSAGES.tenant_mismatch, [{ field: 'tenantId', message: 'not the admin key\'s tenant' }])
+const adminKeyNotFound = new ApiError('not_found', 'No such key for this tenant.', [{ field: 'id', message: 'unknown key id' }])
+
+/**
+ * Key administration (2.6): an admin key manages its own tenant only (3.4): another tenant's id is
+ * 403 tenant_mismatch, another tenant's key id is 404 as if it did not exist. Returns `data` objects.
+ */
+export function keyAdmin (mock: MockContext) {
+  function ownTenant (auth: AuthContext, idOrSlug: unknown): Tenant {
+    if (typeof idOrSlug !== 'string' || (idOrSlug !== auth.tenantId && idOrSlug !== auth.tenantSlug)) throw adminTenantMismatch
+    return mock.keys.tenant(auth.tenantId)!
+  }
+  return {
+    ownTenant,
+    /** POST /api/keys: the new key's description with the full `key`, shown this once. */
+    create (auth: AuthContext, body: unknown) {
+      const o = objectBody(body)
+      const d: ErrorDetail[] = []
+      checkFields(o, ['tenantId', 'name', 'scopes', 'rateLimit', 'expiresAt'], d)
+      if (typeof o.tenantId !== 'string') d.push({ field: 'tenantId', message: 'required: the tenant id or slug' })
+      const input = keyFields(o, d, mock.now(), { scopes: DEFAULT_SCOPES })
+      throwIfDetails(d, 'The key')
+      const tenant = ownTenant(auth, o.tenantId)
+      const { record, key } = mock.keys.createKey(tenant, input)
+      return { ...describeKey(record), key }
+    },
+    /** DELETE /api/keys/:id */
+    revoke (auth: AuthContext, id: string) {
+      const k = mock.keys.key(id)
+      if (k === undefined || k.tenantId !== auth.tenantId) throw adminKeyNotFound
+      mock.keys.revoke(k.id)
+      return describeKey(k)
+    },
+    /** GET /api/keys/tenant/:tenantId */
+    list (auth: AuthContext, tenantId: string) {
+      return mock.keys.keysOf(ownTenant(auth, tenantId).id).map(describeKey)
+    },
+    /** GET /api/keys/validate: documented without the data wrapper (2.6). */
+    validate (auth: AuthContext, rl: LimitDecision | undefined) {
+      const cfg = mock.config.rateLimit
+      const limit = rl?.limit ?? auth.rateLimit ?? cfg.limit
+      return {
+        valid: true,
+        tenantId: auth.tenantId,
+        scopes: auth.scopes,
+        rateLimit: { limit, remaining: rl?.remaining ?? limit, resetsAt: new Date(rl?.resetAtMs ?? mock.now() + cfg.windowMs).toISOString() }
+      }
+    }
+  }
+}

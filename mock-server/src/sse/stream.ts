@@ -9,6 +9,13 @@ import type { SubjectFilter } from '../domain/event-log/subjects.ts'
 import type { RecordEntryType } from '../domain/record.ts'
 import { HEARTBEAT, frameOf, gapFrame, partialFrame } from './frames.ts'
 
+/** Replayed frames are written in chunks of about this size: one write instead of one per event. */
+const REPLAY_CHUNK_BYTES = 64 * 1024
+
+function flushTick (s: SseStream): void {
+  s.flushScheduled()
+}
+
 /** Why the server ended a stream. `client` means the client went away. */
 export type CloseReason = 'client' | 'fault' | 'revoked' | 'expired' | 'slow-consumer' | 'reset' | 'shutdown' | 'backend-error'
 
@@ -58,6 +65,10 @@ export class SseStream implements EventSink {
   /** An afterMs drop fired while `where` asks for a cut inside a frame: cut the next one. */
   private dropArmed = false
   private timers: NodeJS.Timeout[] = []
+  /** Frames waiting to be written as one chunk (replay), flushed when big enough or at the end of the tick. */
+  private batch: Buffer[] = []
+  private batchBytes = 0
+  private flushPending = false
 
   constructor (o: SseStreamOptions) {
     this.o = o
@@ -122,7 +133,7 @@ export class SseStream implements EventSink {
         return false
       }
     }
-    const ok = this.res.write(frameOf(e))
+    const ok = this.out(frameOf(e))
     this.sent++
     this.lastId = e.seq
     this.o.record('frame', this.entry({ id: e.seq, event: e.subject, replay: !this.isLive, duplicate: e.seq <= this.o.duplicateUpTo }))
@@ -136,7 +147,7 @@ export class SseStream implements EventSink {
 
   gap (from: number, to: number): void {
     if (this.closed) return
-    this.res.write(gapFrame(from, to))
+    this.out(gapFrame(from, to))
     this.lastId = to
     this.o.record('frame', this.entry({ id: to, event: 'stream.gap', from, to }))
   }
@@ -159,7 +170,7 @@ export class SseStream implements EventSink {
     const state = this.o.keyState(this.keyId)
     if (state !== 'live') { this.end(state); return }
     if (this.stalled) return
-    this.res.write(HEARTBEAT)
+    this.out(HEARTBEAT)
     this.heartbeats++
     if (this.res.writableLength > this.o.maxBufferedBytes) this.slowConsumer()
   }
@@ -198,6 +209,7 @@ export class SseStream implements EventSink {
 
   /** Fault sse-drop (7.2): cut the connection, between frames or inside the frame of `e`. */
   private dropAt (e: StoredEvent | undefined, where: 'between-frames' | 'after-id' | 'before-blank'): void {
+    this.flush()
     if (e !== undefined && where !== 'between-frames') this.res.write(partialFrame(frameOf(e), where))
     this.o.record('drop', this.entry({ reason: 'fault', where, atId: e?.seq ?? null, lastId: this.lastId ?? null, sent: this.sent, live: this.isLive, labels: this.o.faults!.labels }))
     this.reason = 'fault'
@@ -211,10 +223,44 @@ export class SseStream implements EventSink {
     this.res.destroy()
   }
 
+  /**
+   * Write a frame. Live frames go straight out (the same Buffer to every stream). During replay they
+   * are gathered and written as one chunk per 64 KiB or per tick, so a 10,000-event replay is a few
+   * dozen writes, not 10,000; anything written after them joins the queue, so order is kept.
+   */
+  private out (buf: Buffer): boolean {
+    if (this.isLive && this.batch.length === 0) return this.res.write(buf)
+    this.batch.push(buf)
+    this.batchBytes += buf.length
+    if (this.batchBytes >= REPLAY_CHUNK_BYTES) return this.flush()
+    if (!this.flushPending) {
+      this.flushPending = true
+      process.nextTick(flushTick, this)
+    }
+    return true
+  }
+
+  /** Write what `out` gathered; false when the socket wants a drain. */
+  private flush (): boolean {
+    if (this.batch.length === 0) return true
+    const chunk = this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch, this.batchBytes)
+    this.batch = []
+    this.batchBytes = 0
+    if (this.res.destroyed) return false
+    return this.res.write(chunk)
+  }
+
+  /** The end-of-tick flush: a replay that filled the socket waits for its drain. */
+  flushScheduled (): void {
+    this.flushPending = false
+    if (!this.flush() && !this.isLive && !this.closed) this.sub?.pause()
+  }
+
   /** End the connection abruptly after what was written reaches the socket (no chunked terminator). */
   private cut (): void {
     this.closed = true
     this.sub?.pause()
+    this.flush()
     const socket = this.res.socket
     if (socket === null) this.res.destroy()
     else socket.end()
@@ -227,6 +273,7 @@ export class SseStream implements EventSink {
     this.reason = reason
     if (reason !== 'client' && reason !== 'backend-error') this.o.record('drop', this.entry({ reason, lastId: this.lastId ?? null }))
     this.sub?.pause()
+    this.flush()
     this.res.end()
   }
 

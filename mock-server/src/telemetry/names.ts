@@ -46,6 +46,8 @@ export const ATTR_TENZRO_RATELIMIT_ALLOWED = 'tenzro.ratelimit.allowed'
 export const ATTR_TENZRO_RATELIMIT_REMAINING = 'tenzro.ratelimit.remaining'
 /** Labels of the faults applied to the request or stream (contract 7.2), a string array. */
 export const ATTR_TENZRO_FAULT = 'tenzro.fault'
+/** On a fault event: `start` or `end` of a fault that lasts (sse-stall). */
+export const ATTR_TENZRO_FAULT_PHASE = 'tenzro.fault.phase'
 export const ATTR_TENZRO_STREAM_ID = 'tenzro.stream.id'
 export const ATTR_TENZRO_STREAM_LAST_EVENT_ID = 'tenzro.stream.last_event_id'
 export const ATTR_TENZRO_STREAM_SUBJECTS = 'tenzro.stream.subjects'

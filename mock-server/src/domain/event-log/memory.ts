@@ -48,7 +48,7 @@ class MemorySubscription implements Subscription {
     const log = this.log
     let n = 0
     while (!this.paused && !this.closed) {
-      if (this.cursor >= log.last - 1) {
+      if (this.cursor >= log.last) {
         this.live = true
         log.live.add(this)
         this.sink.live()

@@ -1,0 +1,103 @@
+// Issue 7, performance: what tracing costs the mock, as ratios measured side by side in one run.
+//
+//   on:  the mock with tracing on (every request sampled, BatchSpanProcessor, OTLP/HTTP protobuf to a
+//        receiver in a process of its own) vs bare Fastify serving the same JSON. Goal >= 0.50; a
+//        generic NodeSDK + instrumentation-http setup reaches 0.35-0.48 and @fastify/otel 0.27-0.34.
+//   off: the mock with tracing off by the standard switch (OTEL_SDK_DISABLED=true beside an endpoint)
+//        vs the same build with no OTEL_* at all, where the SDK is never loaded. Goal >= 0.97.
+//
+// `spansExported / requestsApprox` shows that the "on" figure is not bought by dropping spans: the
+// receiver's count against autocannon's request rate times the time under load (about 1.0 when every
+// request's span arrived; the BatchSpanProcessor drops silently when its queue is full).
+//
+// Run with `npm run bench -- tracing`; `node bench/tracing.ts --otlp-receiver` is the receiver child.
+import { fork, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { compare, startServer } from './lib.ts'
+import { createOtlpReceiver } from '../harness/src/otlp/index.ts'
+
+const HIGH = { rateLimit: { limit: 1_000_000_000 } }
+const RECEIVER_FLAG = '--otlp-receiver'
+
+interface ReceiverChild {
+  url: string
+  spans (): Promise<number>
+  stop (): Promise<void>
+}
+
+/** The receiver in its own process, so decoding exports does not take CPU from the load generator. */
+async function startReceiverProcess (): Promise<ReceiverChild> {
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [RECEIVER_FLAG], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m) => resolve((m as { url: string }).url))
+    child.once('exit', (code) => reject(new Error(`OTLP receiver child exited with ${code} before listening`)))
+  })
+  return {
+    url,
+    spans: () => new Promise((resolve) => {
+      child.once('message', (m) => resolve((m as { spans: number }).spans))
+      child.send('spans')
+    }),
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null) { resolve(); return }
+      child.once('exit', () => resolve())
+      child.send('exit')
+    })
+  }
+}
+
+if (process.argv[2] === RECEIVER_FLAG) {
+  // Keeps no span (maxSpans 0): it decodes and counts every export, which is all a bench needs.
+  const receiver = await createOtlpReceiver({ maxSpans: 0 })
+  process.send?.({ url: receiver.url })
+  process.on('message', (m) => {
+    if (m === 'spans') {
+      const s = receiver.stats()
+      process.send?.({ spans: s.spansAccepted + s.spansDropped })
+    }
+    if (m === 'exit') void receiver.close().then(() => process.exit(0))
+  })
+}
+
+export async function benchTracing ({ rounds = 3, durationS = 5 }: { rounds?: number, durationS?: number } = {}) {
+  const receiver = await startReceiverProcess()
+  // Empty values override whatever OTEL_* the bench itself runs with.
+  const none = { OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '', OTEL_TRACES_EXPORTER: '', OTEL_SDK_DISABLED: '' }
+  const tracingEnv = {
+    ...none,
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    OTEL_TRACES_SAMPLER: 'always_on',
+    OTEL_SERVICE_NAME: 'tenzro-mock-bench',
+    // A queue that absorbs a second of load, so spans are exported, not dropped, while a batch is in flight.
+    OTEL_BSP_MAX_QUEUE_SIZE: '32768',
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2048',
+    OTEL_BSP_SCHEDULE_DELAY: '200'
+  }
+  try {
+    const results: Record<string, unknown> = {}
+    {
+      const on = await startServer({ kind: 'mock', config: HIGH, env: tracingEnv })
+      const bare = await startServer({ kind: 'bare', env: none })
+      try {
+        const r = await compare('mock with tracing on (all sampled, OTLP protobuf) vs bare Fastify, GET /api/wallet/list', on, bare, { rounds, durationS })
+        // Let the last batches arrive.
+        await new Promise((resolve) => setTimeout(resolve, 1000))
+        const spans = await receiver.spans()
+        // One warm-up second, then `rounds` rounds at about the median rate.
+        const requestsApprox = Math.round(r.candidateRps * (rounds * durationS + 1))
+        results.on = { ...r, goal: '>= 0.50', spansExported: spans, requestsApprox, spansPerRequest: spans / requestsApprox }
+      } finally { await on.stop(); await bare.stop() }
+    }
+    {
+      const off = await startServer({ kind: 'mock', config: HIGH, env: { ...none, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SDK_DISABLED: 'true' } })
+      const plain = await startServer({ kind: 'mock', config: HIGH, env: none })
+      try {
+        results.off = { ...await compare('mock with tracing off vs the same build without the SDK loaded', off, plain, { rounds, durationS }), goal: '>= 0.97' }
+      } finally { await off.stop(); await plain.stop() }
+    }
+    return results
+  } finally {
+    await receiver.stop()
+  }
+}

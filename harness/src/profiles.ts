@@ -1,0 +1,148 @@
+// Fault profiles: what the harness does to a client on purpose. Each is a mock configuration, a fault
+// plan (contract 7.2) and a timeline (revoke the key near the end). `default` exercises every check
+// for a client that, during the run, lists wallets, creates wallets and consumes the event stream.
+import type { FaultSpec } from '../../mock-server/src/domain/fault-plan.ts'
+import type { MockConfigInput } from '../../mock-server/src/config.ts'
+import type { CheckGroup } from './checks/index.ts'
+
+export interface Profile {
+  name: string
+  description: string
+  durationS: number
+  /** Configuration of the embedded mock (ignored with --target, where the running mock's applies). */
+  mock: MockConfigInput
+  /** The tenant's first key: its own rate limit (requests per window). */
+  keyRateLimit?: number
+  faults: FaultSpec[]
+  /** Revoke the key this many seconds after the start (auth check: no hot loop after a 401). */
+  revokeAtS?: number
+  /** Allowed time to notice a silent stream (default three contract heartbeats, 45 s). */
+  stallDetectMs: number
+  checks: readonly CheckGroup[]
+}
+
+const LIST = 'GET /api/wallet/list'
+const CREATE = 'POST /api/wallet/create'
+const STREAM = 'GET /api/events/stream'
+
+/** Four chains of four 500s on the list: enough samples to tell growth and jitter apart. */
+function errorChains (start: number, every: number, n = 4): FaultSpec[] {
+  return Array.from({ length: n }, (_, i) => ({ id: `500-chain-${i + 1}`, type: 'error' as const, status: 500, scope: { route: LIST }, after: start + i * every, times: 4 }))
+}
+
+const restFaults = (scale: number): FaultSpec[] => [
+  { id: '429-burst', type: 'rate-limit-burst', scope: { route: LIST }, after: 3, times: 2, retryAfterS: 2 },
+  { id: '503-retry-after', type: 'error', status: 503, retryAfterS: 1, scope: { route: LIST }, after: 12, times: 1 },
+  ...errorChains(20, Math.round(15 * scale)),
+  { id: '500-persistent', type: 'error', status: 500, scope: { route: LIST }, after: 20 + Math.round(70 * scale), times: 15 },
+  { id: 'lost-create', type: 'lost-response', scope: { route: CREATE }, after: 1, times: 1 },
+  { id: 'slow-list', type: 'latency', minMs: 0, maxMs: 30, scope: { route: LIST }, probability: 0.2 }
+]
+
+const sseFaults: FaultSpec[] = [
+  { id: 'drop-mid-frame', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 8, where: 'after-id', times: 1 },
+  { id: 'drop-between', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 8, after: 1, times: 1 },
+  { id: 'duplicate-on-resume', type: 'sse-duplicate', scope: { route: STREAM }, count: 3, after: 1, times: 1 },
+  { id: 'reject-503', type: 'sse-reject', status: 503, retryAfterS: 3, scope: { route: STREAM }, after: 2, times: 1 },
+  { id: 'stall', type: 'sse-stall', scope: { route: STREAM }, afterEvents: 5, after: 3, times: 1 },
+  { id: 'retry-2s', type: 'sse-retry', retryMs: 2000, scope: { route: STREAM }, after: 4, times: 1 },
+  { id: 'drop-after-retry-change', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 5, after: 4, times: 1 }
+]
+
+/** Events fast enough, and a log small enough, that a 3 s outage loses events: a stream.gap (4.4). */
+const eventsForGap = { capacity: 30, generatorRate: 10, retryMs: 1000 }
+
+export const PROFILES: Record<string, Profile> = {
+  default: {
+    name: 'default',
+    description: 'every fault of contract 7.2 in one run: 429 bursts, 503 with Retry-After, 500 chains, a persistent failure, a lost response, SSE drops mid-frame, duplicates, a refused reconnect leading to a gap, a stall, a changed retry:, and the key revoked near the end',
+    durationS: 60,
+    mock: { events: { ...eventsForGap, heartbeatMs: 15_000 } },
+    faults: [...restFaults(1), ...sseFaults],
+    revokeAtS: 54,
+    stallDetectMs: 45_000,
+    checks: ['auth', 'throttling', 'reconnection', 'idempotency', 'secrets']
+  },
+  calm: {
+    name: 'calm',
+    description: 'no faults: a baseline run (only the secrets and auth checks have something to judge)',
+    durationS: 20,
+    mock: { events: { generatorRate: 5 } },
+    faults: [],
+    stallDetectMs: 45_000,
+    checks: ['auth', 'throttling', 'reconnection', 'idempotency', 'secrets']
+  }
+}
+
+/** Built-in scenarios of `run`: shorter, with a fast heartbeat the reference client is told about. */
+export interface Scenario extends Profile {
+  /** Extra environment for the reference client (the heartbeat it should expect). */
+  clientEnv: Record<string, string>
+}
+
+const fastStream = { heartbeatMs: 1000 }
+const fastClient = { TENZRO_HEARTBEAT_TIMEOUT_MS: '2500' }
+
+export const SCENARIOS: Record<string, Scenario> = {
+  throttling: {
+    name: 'throttling',
+    description: '429 bursts, 503 with Retry-After, chains of 500s and a persistent failure',
+    durationS: 14,
+    mock: { events: { generatorRate: 0 } },
+    faults: restFaults(0.6).filter((f) => f.id !== 'lost-create'),
+    stallDetectMs: 5000,
+    checks: ['throttling', 'auth'],
+    clientEnv: { ...fastClient, TENZRO_CLIENT_PARTS: 'list' }
+  },
+  reconnection: {
+    name: 'reconnection',
+    description: 'SSE drops mid-frame and between frames, duplicates on resume, a refused reconnect and the gap it causes, a stall, a changed retry:',
+    durationS: 16,
+    mock: { events: { ...eventsForGap, ...fastStream } },
+    faults: sseFaults,
+    stallDetectMs: 5000,
+    checks: ['reconnection'],
+    clientEnv: { ...fastClient, TENZRO_CLIENT_PARTS: 'events,list' }
+  },
+  idempotency: {
+    name: 'idempotency',
+    description: 'lost responses on create, concurrent duplicates, and events replayed on resume',
+    durationS: 10,
+    mock: { events: { generatorRate: 10, ...fastStream } },
+    faults: [
+      { id: 'lost-create', type: 'lost-response', scope: { route: CREATE }, after: 1, times: 2 },
+      { id: 'slow-create', type: 'latency', ms: 50, scope: { route: CREATE } },
+      { id: 'drop', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 10, times: 2 },
+      { id: 'duplicate-on-resume', type: 'sse-duplicate', scope: { route: STREAM }, count: 5, after: 1, times: 2 }
+    ],
+    stallDetectMs: 5000,
+    checks: ['idempotency'],
+    clientEnv: { ...fastClient, TENZRO_CLIENT_PARTS: 'create,events' }
+  },
+  secrets: {
+    name: 'secrets',
+    description: 'error paths (401 after revocation, 500s, dropped connections) with a canary key, then every output, log line and span searched for it',
+    durationS: 10,
+    mock: { events: { generatorRate: 5, ...fastStream } },
+    faults: [
+      { id: '500s', type: 'error', status: 500, scope: { route: LIST }, probability: 0.3, times: 10 },
+      { id: 'lost-create', type: 'lost-response', scope: { route: CREATE }, after: 1, times: 1 },
+      { id: 'drop', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 5, times: 1 }
+    ],
+    revokeAtS: 7,
+    stallDetectMs: 5000,
+    checks: ['secrets', 'auth'],
+    clientEnv: { ...fastClient }
+  },
+  everything: {
+    name: 'everything',
+    description: 'every fault at once, every check',
+    durationS: 24,
+    mock: { events: { ...eventsForGap, ...fastStream } },
+    faults: [...restFaults(0.6), ...sseFaults],
+    revokeAtS: 21,
+    stallDetectMs: 5000,
+    checks: ['auth', 'throttling', 'reconnection', 'idempotency', 'secrets'],
+    clientEnv: { ...fastClient }
+  }
+}

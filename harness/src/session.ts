@@ -1,0 +1,195 @@
+// One judged run of a client: start (or reach) the mock, make a tenant and a canary key, set the
+// fault profile, run the client command with TENZRO_API_URL / TENZRO_API_KEY / TENZRO_TENANT_ID /
+// OTEL_EXPORTER_OTLP_ENDPOINT, stop it after the duration (SIGTERM, then SIGKILL), and judge what it
+// did from the mock's record, its output, its log files and its spans (issue 6 item 3).
+import { spawn } from 'node:child_process'
+import { createWriteStream, mkdirSync, readFileSync, statSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { Writable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../mock-server/src/app.ts'
+import { resolveConfig, type MockConfigInput } from '../../mock-server/src/config.ts'
+import { runChecks } from './checks/index.ts'
+import type { CheckResult } from './checks/types.ts'
+import { createControl, type Control } from './control.ts'
+import type { AnyEntry, CapturedOutput, Evidence } from './evidence.ts'
+import { createOtlpReceiver, type OtlpReceiver } from './otlp/index.ts'
+import type { Profile } from './profiles.ts'
+import { summariseRecord, type SuiteReport } from './report/model.ts'
+
+export interface SessionOptions {
+  name: string
+  profile: Profile
+  /** The client command and its arguments. */
+  command: string[]
+  cwd?: string
+  /** Extra environment for the client. */
+  env?: Record<string, string>
+  /** A running mock instead of an embedded one. */
+  target?: { url: string, controlToken?: string | undefined }
+  durationMs?: number
+  logFiles?: string[]
+  scanDirs?: string[]
+  otlpForward?: string | undefined
+  maxRetries?: number
+  toleranceMs?: number
+  seed?: number
+  /** Where the embedded mock writes its log (the harness's own output, scanned by the self-check test). */
+  mockLogFile?: string | undefined
+  killGraceMs?: number
+  onProgress?: (line: string) => void
+}
+
+export interface SessionResult {
+  suite: SuiteReport
+  /** How the client ended; `spawnError` when it could not be started at all. */
+  client: { exitCode: number | null, signal: string | null, spawnError?: string, stoppedByHarness: boolean, requests: number }
+  target: string
+}
+
+const OUTPUT_CAP = 64 * 1024 * 1024
+
+class Capture extends Writable {
+  chunks: Buffer[] = []
+  bytes = 0
+  truncated = false
+  override _write (chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    if (this.bytes < OUTPUT_CAP) { this.chunks.push(chunk); this.bytes += chunk.length } else this.truncated = true
+    cb()
+  }
+
+  text (): Buffer { return Buffer.concat(this.chunks) }
+}
+
+async function startEmbeddedMock (mock: MockConfigInput, seed: number | undefined, logFile: string | undefined): Promise<{ app: FastifyInstance, url: string }> {
+  if (logFile !== undefined) mkdirSync(dirname(logFile), { recursive: true })
+  const logStream = logFile === undefined ? new Writable({ write (_c, _e, cb) { cb() } }) : createWriteStream(logFile, { flags: 'w' })
+  const app = await buildApp(resolveConfig({ ...mock, port: 0, host: '127.0.0.1', logLevel: 'info', ...(seed === undefined ? {} : { seed }) }), { logStream })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const a = app.server.address()
+  return { app, url: `http://127.0.0.1:${typeof a === 'object' && a !== null ? a.port : 0}` }
+}
+
+/** Wait until `count()` has not changed for `quietMs`, at most `maxMs`. */
+async function settle (count: () => number, quietMs: number, maxMs: number): Promise<void> {
+  const end = Date.now() + maxMs
+  let last = count()
+  let since = Date.now()
+  while (Date.now() < end && Date.now() - since < quietMs) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const n = count()
+    if (n !== last) { last = n; since = Date.now() }
+  }
+}
+
+export async function runSession (o: SessionOptions): Promise<SessionResult> {
+  const progress = o.onProgress ?? (() => {})
+  const durationMs = o.durationMs ?? o.profile.durationS * 1000
+  const started = Date.now()
+  let embedded: { app: FastifyInstance, url: string } | undefined
+  let receiver: OtlpReceiver | undefined
+  try {
+    if (o.target === undefined) embedded = await startEmbeddedMock(o.profile.mock, o.seed, o.mockLogFile)
+    const url = o.target?.url ?? embedded!.url
+    const control: Control = createControl(url, o.target?.controlToken)
+    await control.health()
+    receiver = await createOtlpReceiver({ host: '127.0.0.1', port: 0, ...(o.otlpForward === undefined ? {} : { forwardTo: o.otlpForward }) })
+
+    const { tenant, key } = await control.createTenant(o.profile.keyRateLimit === undefined ? {} : { rateLimit: o.profile.keyRateLimit })
+    // Every fault is scoped to this tenant, so a shared --target mock serves other tenants untouched.
+    const faults = o.profile.faults.map((f) => ({ ...f, scope: { ...f.scope, tenant: tenant.id } }))
+    await control.setFaults({ ...(o.seed === undefined ? {} : { seed: o.seed }), faults })
+    const startSeq = (await control.recordStats()).lastSeq
+    progress(`${o.name}: mock ${url}, tenant ${tenant.slug}, key ${key.id}, ${faults.length} faults, ${Math.round(durationMs / 1000)} s`)
+
+    const env: Record<string, string> = {
+      ...process.env as Record<string, string>,
+      ...o.env,
+      TENZRO_API_URL: url,
+      TENZRO_API_KEY: key.key,
+      TENZRO_TENANT_ID: tenant.id,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url
+    }
+    const stdout = new Capture()
+    const stderr = new Capture()
+    const child = spawn(o.command[0]!, o.command.slice(1), { cwd: o.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stdout.pipe(stdout)
+    child.stderr.pipe(stderr)
+    let spawnError: string | undefined
+    let stoppedByHarness = false
+    let revokedAtMs: number | undefined
+    const exited = new Promise<{ code: number | null, signal: string | null }>((resolve) => {
+      child.once('error', (err) => { spawnError = (err as NodeJS.ErrnoException).code ?? err.message; resolve({ code: null, signal: null }) })
+      child.once('close', (code, signal) => resolve({ code, signal }))
+    })
+    const timers: NodeJS.Timeout[] = []
+    if (o.profile.revokeAtS !== undefined && o.profile.revokeAtS * 1000 < durationMs) {
+      timers.push(setTimeout(() => {
+        revokedAtMs = Date.now()
+        control.revokeKey(key.id).then(() => progress(`${o.name}: key revoked at +${o.profile.revokeAtS} s`), (err) => progress(`${o.name}: revoking the key failed: ${(err as Error).message}`))
+      }, o.profile.revokeAtS * 1000))
+    }
+    timers.push(setTimeout(() => {
+      stoppedByHarness = true
+      child.kill('SIGTERM')
+      timers.push(setTimeout(() => { child.kill('SIGKILL') }, o.killGraceMs ?? 5000))
+    }, durationMs))
+    const tick = setInterval(() => progress(`${o.name}: +${Math.round((Date.now() - started) / 1000)} s`), 5000)
+    const exit = await exited
+    clearInterval(tick)
+    for (const t of timers) clearTimeout(t)
+    if (spawnError !== undefined) child.kill('SIGKILL')
+    const endMs = Date.now()
+    // Let the client's last span batch arrive (exporters flush on shutdown).
+    await settle(() => receiver!.spans().length, 300, 3000)
+
+    const all = await control.record(startSeq)
+    const record = all.filter((e) => {
+      const x = e as Record<string, unknown>
+      if (o.target === undefined) return x.route === undefined || !String(x.route).startsWith('/__harness')
+      return x.tenant === tenant.id || x.keyId === key.id
+    })
+    const outputs: CapturedOutput[] = [{ source: 'stdout', text: stdout.text() }, { source: 'stderr', text: stderr.text() }]
+    for (const f of o.logFiles ?? []) {
+      try {
+        if (statSync(f).isFile()) outputs.push({ source: `log:${f}`, text: readFileSync(f) })
+      } catch { outputs.push({ source: `log:${f} (missing)`, text: '' }) }
+    }
+    const evidence: Evidence = {
+      record,
+      keyIds: [key.id],
+      canaries: [key.key],
+      outputs,
+      scanDirs: o.scanDirs ?? [],
+      spans: receiver.spans(),
+      setup: {
+        retryMs: resolveConfig(o.profile.mock).events.retryMs,
+        heartbeatMs: resolveConfig(o.profile.mock).events.heartbeatMs,
+        stallDetectMs: o.profile.stallDetectMs,
+        toleranceMs: o.toleranceMs ?? 50,
+        maxRetries: o.maxRetries ?? 5,
+        revokedAtMs,
+        endMs
+      }
+    }
+    const checks: CheckResult[] = spawnError === undefined ? await runChecks(evidence, o.profile.checks) : []
+    const requests = record.filter((e) => e.type === 'request').length
+    const suite: SuiteReport = {
+      name: o.name,
+      description: o.profile.description,
+      startedAt: new Date(started).toISOString(),
+      durationMs: endMs - started,
+      checks,
+      ...summariseRecord(record, [key.id], started, endMs)
+    }
+    suite.stats.clientExit = spawnError !== undefined ? `could not start (${spawnError})` : exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`
+    suite.stats.spans = evidence.spans.length
+    if (stdout.truncated || stderr.truncated) suite.stats.outputTruncatedAtBytes = OUTPUT_CAP
+    return { suite, client: { exitCode: exit.code, signal: exit.signal, ...(spawnError === undefined ? {} : { spawnError }), stoppedByHarness, requests }, target: url }
+  } finally {
+    await receiver?.close().catch(() => {})
+    await embedded?.app.close().catch(() => {})
+  }
+}
+
+export type { AnyEntry }

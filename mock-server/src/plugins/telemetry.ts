@@ -1,0 +1,444 @@
+// Traces of the mock (issue 7): a SERVER span per request that continues the caller's W3C
+// traceparent, a span per SSE stream with an event per frame, gap, drop, resume and fault, and a
+// PRODUCER span per published event, linked from the streams that deliver it.
+//
+// Spans are made here, in two Fastify hooks, with @opentelemetry/api alone; the SDK is built in
+// telemetry/sdk.ts, and only when OTEL_* configures it. Without a tracer this plugin adds no hook and
+// no request decorator: the request path is exactly the untraced one (configure once, run cheap,
+// house style principle 2). Generic HTTP instrumentation (instrumentation-http, @fastify/otel) costs
+// two to three times as much per request, which is why it is not used.
+//
+// No secret reaches a span (house style principle 6): headers are never captured; url.path, url.query,
+// user_agent.original, server.address and tracestate are dropped or redacted when they could hold a
+// key; tenants and keys appear as ids only.
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import {
+  ROOT_CONTEXT, SpanKind, SpanStatusCode, createTraceState, trace,
+  type Attributes, type Context, type Span, type SpanContext, type Tracer
+} from '@opentelemetry/api'
+import type { EventLog, StoredEvent } from '../domain/event-log/types.ts'
+import type { RecordEntryType } from '../domain/record.ts'
+import * as N from '../telemetry/names.ts'
+
+/** The record function an SSE stream writes its entries through (domain/record.ts append). */
+export type StreamRecordFn = (type: RecordEntryType, fields: Record<string, unknown>) => void
+
+export interface StreamInfo {
+  streamId: string
+  /** The id the stream resumes after (contract 4.2), if any. */
+  lastEventId?: number | undefined
+  /** The subject patterns asked for (contract 4.2); empty or absent means all. */
+  subjects?: readonly string[] | undefined
+  /** Labels of the SSE faults decided for this stream (contract 7.2). */
+  faults?: readonly string[] | undefined
+}
+
+export interface MockTelemetry {
+  /** True when a tracer was given: spans are being made. */
+  readonly enabled: boolean
+  /**
+   * Call once an SSE stream has written its 200 (contract 4). Ends the request's SERVER span, starts
+   * the stream's span as its child, and returns the record function to use for this stream: it writes
+   * to `record` as before and turns frame, drop, fault and resume entries into span events; the
+   * stream's `phase: 'close'` entry ends the span. Without tracing it returns `record` itself.
+   */
+  stream (request: FastifyRequest, record: StreamRecordFn, info: StreamInfo): StreamRecordFn
+  /**
+   * `log.publish(tenantId, subject, data)` inside a PRODUCER span (child of `request`'s SERVER span
+   * when given). Streams that deliver the event link to this span. Without tracing it is the bare call.
+   */
+  publish (log: EventLog, tenantId: string, subject: string, data: unknown, request?: FastifyRequest): Promise<StoredEvent>
+}
+
+export interface TelemetryOptions {
+  /** The mock's tracer (telemetry/sdk.ts). Absent: tracing is off and the plugin adds nothing per request. */
+  tracer?: Tracer | undefined
+  /** Producer span contexts kept for links from deliveries. Default 10 000. */
+  maxProducers?: number
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    telemetry: MockTelemetry
+  }
+  interface FastifyRequest {
+    /** The request's SERVER span while it is open (only decorated when tracing is on). */
+    tenzroSpan: Span | null
+  }
+}
+
+const OFF: MockTelemetry = Object.freeze({
+  enabled: false,
+  stream (_request: FastifyRequest, record: StreamRecordFn) { return record },
+  publish (log: EventLog, tenantId: string, subject: string, data: unknown) { return log.publish(tenantId, subject, data) }
+})
+
+// ---- redaction -------------------------------------------------------------------------------------
+
+/** `tnz_` or its percent-encoded form: the start of a Tenzro key (contract 2.1). */
+const KEYISH = /tnz(?:_|%5f)/i
+/** A long run of base64/base64url characters: a secret (43 chars) or an encoded key is one. */
+const LONG_RUN = /[A-Za-z0-9+/=_-]{24,}/g
+const UPPER = /[A-Z]/
+const LOWER = /[a-z]/
+
+function secretRun (s: string): boolean {
+  if (KEYISH.test(s)) return true
+  LONG_RUN.lastIndex = 0
+  for (let m = LONG_RUN.exec(s); m !== null; m = LONG_RUN.exec(s)) {
+    // Random base64 mixes cases; UUIDs, hex ids and words do not trip this.
+    if (UPPER.test(m[0]) && LOWER.test(m[0])) return true
+  }
+  return false
+}
+
+/** Whether `s` could carry a key, raw, percent-encoded or base64-encoded. */
+export function looksSecret (s: string): boolean {
+  if (secretRun(s)) return true
+  if (s.includes('%')) {
+    try {
+      return secretRun(decodeURIComponent(s))
+    } catch {
+      return true
+    }
+  }
+  return false
+}
+
+/** url.path with every segment that could hold a key replaced (the record redacts the same way). */
+export function redactPath (path: string): string {
+  if (!looksSecret(path)) return path
+  return path.split('/').map((seg) => (looksSecret(seg) ? N.REDACTED : seg)).join('/')
+}
+
+/**
+ * Query parameters of the contract (3.2, 4.2) whose values are kept when they have the expected shape.
+ * Every other value, and every name we do not know that could hold a key, becomes REDACTED.
+ */
+const QUERY_SHAPES: Record<string, RegExp> = {
+  limit: /^\d{1,6}$/,
+  chain: /^[a-z]{1,16}$/,
+  last_event_id: /^\d{1,15}$/,
+  subjects: /^[A-Za-z0-9_.*>,%-]{1,512}$/
+}
+const PLAIN_NAME = /^[a-z][a-z0-9_.-]{0,31}$/
+
+/** url.query (semconv: sensitive content SHOULD be scrubbed), e.g. `limit=20&cursor=REDACTED`. */
+export function redactQuery (query: string): string {
+  let out = ''
+  for (const part of query.split('&')) {
+    if (part === '') continue
+    const eq = part.indexOf('=')
+    const name = eq === -1 ? part : part.slice(0, eq)
+    const value = eq === -1 ? undefined : part.slice(eq + 1)
+    const safeName = PLAIN_NAME.test(name) && !looksSecret(name) ? name : N.REDACTED
+    let safeValue: string | undefined
+    if (value !== undefined) {
+      const shape = safeName === name ? QUERY_SHAPES[name] : undefined
+      safeValue = shape !== undefined && shape.test(value) && !looksSecret(value) ? value : N.REDACTED
+    }
+    out += (out === '' ? '' : '&') + safeName + (safeValue === undefined ? '' : '=' + safeValue)
+  }
+  return out
+}
+
+// ---- W3C trace context -----------------------------------------------------------------------------
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-[^]*)?$/
+const ZERO_TRACE = '00000000000000000000000000000000'
+const ZERO_SPAN = '0000000000000000'
+
+/**
+ * The caller's span context from `traceparent`/`tracestate` (W3C Trace Context 1, sections 3.2-3.3),
+ * as the parent of the SERVER span; ROOT_CONTEXT when absent or invalid, which starts a new trace.
+ */
+export function extractContext (traceparent: string | string[] | undefined, tracestate: string | string[] | undefined): Context {
+  // Two traceparent headers are invalid (3.2); Node joins them, so the pattern refuses them too.
+  if (typeof traceparent !== 'string' || traceparent.length < 55) return ROOT_CONTEXT
+  const m = TRACEPARENT.exec(traceparent.trim())
+  if (m === null) return ROOT_CONTEXT
+  const version = m[1]!
+  // Version ff is invalid; version 00 has exactly four fields; later versions may add fields (3.2.4).
+  if (version === 'ff' || (version === '00' && m[5] !== undefined)) return ROOT_CONTEXT
+  const traceId = m[2]!
+  const spanId = m[3]!
+  if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return ROOT_CONTEXT
+  const sc: SpanContext = { traceId, spanId, traceFlags: parseInt(m[4]!, 16) & 1, isRemote: true }
+  if (tracestate !== undefined) {
+    const raw = typeof tracestate === 'string' ? tracestate : tracestate.join(',')
+    // tracestate is exported with every span of the trace: a client that put a key in it loses it.
+    if (raw.length > 0 && raw.length <= 512 && !looksSecret(raw)) sc.traceState = createTraceState(raw)
+  }
+  return trace.setSpanContext(ROOT_CONTEXT, sc)
+}
+
+// ---- the plugin ------------------------------------------------------------------------------------
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE', 'QUERY'])
+const HOST = /^(?:\[([0-9A-Fa-f:.]{2,45})\]|([A-Za-z0-9.-]{1,253}))(?::(\d{1,5}))?$/
+
+export default fp(async function telemetry (app: FastifyInstance, opts: TelemetryOptions) {
+  if (opts.tracer === undefined) {
+    app.decorate('telemetry', OFF)
+    return
+  }
+  const tracer: Tracer = opts.tracer
+  const maxProducers = opts.maxProducers ?? 10_000
+
+  // server.address/port from the Host header (semconv http server), parsed once per distinct value.
+  let lastHost: string | undefined
+  let lastAddress: string | undefined
+  let lastPort = 0
+  function parseHost (host: string, defaultPort: number): void {
+    lastHost = host
+    const m = HOST.exec(host)
+    if (m === null || looksSecret(host)) {
+      lastAddress = undefined
+      return
+    }
+    lastAddress = m[1] ?? m[2]
+    lastPort = m[3] === undefined ? defaultPort : Number(m[3])
+  }
+
+  // Span names and route attributes are few: one string per route, made on first use.
+  const names = new Map<string, string>()
+  function spanName (method: string, route: string | undefined): string {
+    if (route === undefined) return method
+    const k = method + ' ' + route
+    let n = names.get(k)
+    if (n === undefined) {
+      n = k
+      names.set(k, n)
+    }
+    return n
+  }
+
+  app.decorateRequest('tenzroSpan', null)
+
+  app.addHook('onRequest', function (request, _reply, done) {
+    const raw = request.raw
+    const h = request.headers
+    const url = raw.url ?? '/'
+    const q = url.indexOf('?')
+    const path = q === -1 ? url : url.slice(0, q)
+    const route = request.routeOptions.url
+    const method = request.method
+    const scheme = request.protocol
+    const attributes: Attributes = {
+      [N.ATTR_HTTP_REQUEST_METHOD]: KNOWN_METHODS.has(method) ? method : '_OTHER',
+      [N.ATTR_URL_PATH]: path === route ? path : redactPath(path),
+      [N.ATTR_URL_SCHEME]: scheme,
+      [N.ATTR_CLIENT_ADDRESS]: request.ip
+    }
+    if (route !== undefined) attributes[N.ATTR_HTTP_ROUTE] = route
+    if (q !== -1) attributes[N.ATTR_URL_QUERY] = redactQuery(url.slice(q + 1))
+    if (!KNOWN_METHODS.has(method)) attributes[N.ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = looksSecret(method) ? N.REDACTED : method
+    const host = h.host
+    if (host !== undefined) {
+      if (host !== lastHost) parseHost(host, scheme === 'https' ? 443 : 80)
+      if (lastAddress !== undefined) {
+        attributes[N.ATTR_SERVER_ADDRESS] = lastAddress
+        attributes[N.ATTR_SERVER_PORT] = lastPort
+      }
+    }
+    const ua = h['user-agent']
+    if (ua !== undefined) attributes[N.ATTR_USER_AGENT_ORIGINAL] = ua.length > 512 || looksSecret(ua) ? N.REDACTED : ua
+    const tp = h.traceparent
+    request.tenzroSpan = tracer.startSpan(spanName(method, route), { kind: SpanKind.SERVER, attributes },
+      tp === undefined ? ROOT_CONTEXT : extractContext(tp, h.tracestate))
+    done()
+  })
+
+  app.addHook('onResponse', function (request: FastifyRequest, reply: FastifyReply, done) {
+    const span = request.tenzroSpan
+    if (span !== null) {
+      request.tenzroSpan = null
+      endServerSpan(request, span, reply.statusCode)
+    }
+    done()
+  })
+
+  /** What the other plugins learned about the request (request.state), then end. */
+  function endServerSpan (request: FastifyRequest, span: Span, status: number): void {
+    const s = request.state
+    if (s !== null && s !== undefined) {
+      // The record's traceId column (contract 7.3): the caller's trace when it sent one.
+      s.traceId = span.spanContext().traceId
+      if (span.isRecording()) {
+        span.setAttribute(N.ATTR_HTTP_RESPONSE_STATUS_CODE, status)
+        const auth = s.auth
+        if (auth !== undefined) {
+          span.setAttribute(N.ATTR_TENZRO_TENANT_ID, auth.tenantId)
+          span.setAttribute(N.ATTR_TENZRO_KEY_ID, auth.keyId)
+        } else if (s.keyRef !== undefined && s.keyRef.startsWith('key_')) {
+          // A refused key is named by its id only; the 12-char prefix the record may hold is not for spans.
+          span.setAttribute(N.ATTR_TENZRO_KEY_ID, s.keyRef)
+        }
+        const rl = s.rateLimit
+        if (rl !== undefined) {
+          span.setAttribute(N.ATTR_TENZRO_RATELIMIT_ALLOWED, rl.allowed)
+          span.setAttribute(N.ATTR_TENZRO_RATELIMIT_REMAINING, rl.remaining)
+        }
+        const faults = s.faults
+        if (faults !== undefined && faults.labels.length > 0) span.setAttribute(N.ATTR_TENZRO_FAULT, faults.labels)
+        const code = s.errorCode ?? s.authCode
+        if (code !== undefined) span.setAttribute(N.ATTR_TENZRO_ERROR_CODE, code)
+      }
+    } else if (span.isRecording()) {
+      span.setAttribute(N.ATTR_HTTP_RESPONSE_STATUS_CODE, status)
+    }
+    // Semconv http: a SERVER span is an error for 5xx only; 4xx is the client's error.
+    if (status >= 500) {
+      span.setAttribute(N.ATTR_ERROR_TYPE, String(status))
+      span.setStatus({ code: SpanStatusCode.ERROR })
+    }
+    span.end()
+  }
+
+  // ---- producers and links -------------------------------------------------------------------------
+
+  const producers = new Map<string, SpanContext>()
+  function remember (tenantId: string, seq: number, sc: SpanContext): void {
+    producers.set(tenantId + ':' + seq, sc)
+    if (producers.size > maxProducers) producers.delete(producers.keys().next().value as string)
+  }
+
+  async function publish (log: EventLog, tenantId: string, subject: string, data: unknown, request?: FastifyRequest): Promise<StoredEvent> {
+    const parentSpan = request?.tenzroSpan
+    const parent = parentSpan === null || parentSpan === undefined ? ROOT_CONTEXT : trace.setSpan(ROOT_CONTEXT, parentSpan)
+    const span = tracer.startSpan(N.MESSAGING_OPERATION_PUBLISH + ' ' + subject, {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        [N.ATTR_MESSAGING_SYSTEM]: N.MESSAGING_SYSTEM,
+        [N.ATTR_MESSAGING_OPERATION_TYPE]: N.MESSAGING_OPERATION_SEND,
+        [N.ATTR_MESSAGING_OPERATION_NAME]: N.MESSAGING_OPERATION_PUBLISH,
+        [N.ATTR_MESSAGING_DESTINATION_NAME]: subject,
+        [N.ATTR_TENZRO_TENANT_ID]: tenantId
+      }
+    }, parent)
+    try {
+      const e = await log.publish(tenantId, subject, data)
+      span.setAttribute(N.ATTR_MESSAGING_MESSAGE_ID, String(e.seq))
+      if (span.isRecording()) remember(tenantId, e.seq, span.spanContext())
+      return e
+    } catch (err) {
+      span.setAttribute(N.ATTR_ERROR_TYPE, err instanceof Error ? err.name : 'Error')
+      span.setStatus({ code: SpanStatusCode.ERROR })
+      throw err
+    } finally {
+      span.end()
+    }
+  }
+
+  // ---- SSE streams ---------------------------------------------------------------------------------
+
+  function stream (request: FastifyRequest, record: StreamRecordFn, info: StreamInfo): StreamRecordFn {
+    const server = request.tenzroSpan
+    if (server === null) return record
+    request.tenzroSpan = null
+    endServerSpan(request, server, 200)
+    const span = tracer.startSpan(N.SPAN_SSE_STREAM, { kind: SpanKind.INTERNAL }, trace.setSpan(ROOT_CONTEXT, server))
+    if (!span.isRecording()) {
+      span.end()
+      return record
+    }
+    const auth = request.state?.auth
+    if (auth !== undefined) {
+      span.setAttribute(N.ATTR_TENZRO_TENANT_ID, auth.tenantId)
+      span.setAttribute(N.ATTR_TENZRO_KEY_ID, auth.keyId)
+    }
+    span.setAttribute(N.ATTR_TENZRO_STREAM_ID, info.streamId)
+    if (info.lastEventId !== undefined) span.setAttribute(N.ATTR_TENZRO_STREAM_LAST_EVENT_ID, info.lastEventId)
+    if (info.subjects !== undefined && info.subjects.length > 0) span.setAttribute(N.ATTR_TENZRO_STREAM_SUBJECTS, info.subjects.slice())
+    if (info.faults !== undefined && info.faults.length > 0) span.setAttribute(N.ATTR_TENZRO_FAULT, info.faults.slice())
+
+    // Deliveries link to their PRODUCER span. The memory log hands a live event to its streams before
+    // publish() returns, so a link may resolve only at the next frame or at the close.
+    let unresolved: string[] = []
+    const maxUnresolved = 128
+    function link (tenantId: string, seq: number): void {
+      const k = tenantId + ':' + seq
+      const sc = producers.get(k)
+      if (sc !== undefined) {
+        span.addLink({ context: sc, attributes: { [N.ATTR_MESSAGING_MESSAGE_ID]: String(seq) } })
+        return
+      }
+      unresolved.push(k)
+      if (unresolved.length > maxUnresolved) unresolved.shift()
+    }
+    function resolvePending (): void {
+      if (unresolved.length === 0) return
+      const keep: string[] = []
+      for (const k of unresolved) {
+        const sc = producers.get(k)
+        if (sc === undefined) keep.push(k)
+        else span.addLink({ context: sc, attributes: { [N.ATTR_MESSAGING_MESSAGE_ID]: k.slice(k.lastIndexOf(':') + 1) } })
+      }
+      unresolved = keep
+    }
+
+    let ended = false
+    return function tracedRecord (type: RecordEntryType, fields: Record<string, unknown>): void {
+      record(type, fields)
+      if (ended) return
+      switch (type) {
+        case 'frame': {
+          resolvePending()
+          const id = fields.id as number
+          if (fields.event === 'stream.gap') {
+            span.addEvent(N.EVENT_SSE_GAP, { [N.ATTR_TENZRO_SSE_GAP_FROM]: fields.from as number, [N.ATTR_TENZRO_SSE_GAP_TO]: fields.to as number })
+            break
+          }
+          span.addEvent(N.EVENT_SSE_FRAME, {
+            [N.ATTR_MESSAGING_MESSAGE_ID]: String(id),
+            [N.ATTR_MESSAGING_DESTINATION_NAME]: fields.event as string,
+            [N.ATTR_TENZRO_SSE_REPLAY]: fields.replay === true,
+            [N.ATTR_TENZRO_SSE_DUPLICATE]: fields.duplicate === true
+          })
+          if (typeof fields.tenant === 'string') link(fields.tenant, id)
+          break
+        }
+        case 'drop': {
+          const attrs: Attributes = { [N.ATTR_TENZRO_SSE_DROP_REASON]: String(fields.reason) }
+          if (typeof fields.where === 'string') attrs[N.ATTR_TENZRO_SSE_DROP_WHERE] = fields.where
+          if (typeof fields.lastId === 'number') attrs[N.ATTR_MESSAGING_MESSAGE_ID] = String(fields.lastId)
+          if (Array.isArray(fields.labels)) attrs[N.ATTR_TENZRO_FAULT] = (fields.labels as unknown[]).map(String)
+          span.addEvent(N.EVENT_SSE_DROP, attrs)
+          break
+        }
+        case 'resume': {
+          const attrs: Attributes = {}
+          if (typeof fields.lastEventId === 'number') attrs[N.ATTR_TENZRO_STREAM_LAST_EVENT_ID] = fields.lastEventId
+          if (typeof fields.from === 'number') attrs[N.ATTR_TENZRO_SSE_RESUME_FROM] = fields.from
+          if (typeof fields.via === 'string') attrs[N.ATTR_TENZRO_SSE_RESUME_VIA] = fields.via
+          span.addEvent(N.EVENT_SSE_RESUME, attrs)
+          break
+        }
+        case 'fault': {
+          const attrs: Attributes = { [N.ATTR_TENZRO_FAULT]: String(fields.fault) }
+          if (typeof fields.phase === 'string') attrs[N.ATTR_TENZRO_FAULT_PHASE] = fields.phase
+          span.addEvent(N.EVENT_SSE_FAULT, attrs)
+          break
+        }
+        case 'stream': {
+          if (fields.phase !== 'close') break
+          ended = true
+          resolvePending()
+          const reason = String(fields.reason)
+          span.setAttribute(N.ATTR_TENZRO_STREAM_CLOSE_REASON, reason)
+          if (typeof fields.events === 'number') span.setAttribute(N.ATTR_TENZRO_STREAM_EVENTS, fields.events)
+          if (typeof fields.heartbeats === 'number') span.setAttribute(N.ATTR_TENZRO_STREAM_HEARTBEATS, fields.heartbeats)
+          if (reason === 'backend-error') {
+            span.setAttribute(N.ATTR_ERROR_TYPE, reason)
+            span.setStatus({ code: SpanStatusCode.ERROR })
+          }
+          span.end()
+          break
+        }
+      }
+    }
+  }
+
+  app.decorate('telemetry', { enabled: true, stream, publish } satisfies MockTelemetry)
+}, { name: 'mock-telemetry' })
