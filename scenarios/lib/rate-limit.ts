@@ -65,7 +65,9 @@ export interface BurstVerdict {
 }
 
 /** Header lookup that ignores case: Go canonicalises `X-RateLimit-Limit` to `X-Ratelimit-Limit`. */
-export function header (headers: Record<string, string>, name: string): string | undefined {
+export function header (headers: Record<string, string> | null | undefined, name: string): string | undefined {
+  // k6 hands a response without headers (status 0) a nil map: tolerate null.
+  if (headers === null || headers === undefined) return undefined
   const want = name.toLowerCase()
   for (const k of Object.keys(headers)) if (k.toLowerCase() === want) return headers[k]
   return undefined

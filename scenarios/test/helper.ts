@@ -102,7 +102,8 @@ function record (method: string, url: string, body: unknown, params: Recorded['p
 }
 
 function k6Response (a: Answer) {
-  return { status: a.status, headers: a.headers, body: a.body, error: a.error ?? '', error_code: a.status === 0 ? 1000 : 0, timings: { duration: 1 } }
+  // k6 leaves the headers map nil when the request failed (status 0); scripts must cope with null.
+  return { status: a.status, headers: a.status === 0 ? null : a.headers, body: a.body, error: a.error ?? '', error_code: a.status === 0 ? 1000 : 0, timings: { duration: 1 } }
 }
 
 export const k6 = {

@@ -1,9 +1,9 @@
 // The event stream consumer (contract 4): SSE over fetch, resumed with Last-Event-ID of the last
 // event the handler finished, each event id handled once, gaps handed to a resync callback, stalls
 // detected by a heartbeat timeout, and backpressure by awaiting the handler before reading on.
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, isSpanContextValid, propagation, trace, type Link, type Span } from '@opentelemetry/api'
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, isSpanContextValid, trace, type Link, type Span } from '@opentelemetry/api'
 import { TenzroApiError } from './errors.ts'
-import { acquireSlot, errorFromResponse, networkError, observeRateLimit, type ClientContext } from './http.ts'
+import { acquireSlot, errorFromResponse, injectTraceContext, networkError, observeRateLimit, type ClientContext } from './http.ts'
 import { backoffMs, parseRetryAfter } from './retry.ts'
 import { createSseParser, type SseMessage } from './sse-parser.ts'
 import {
@@ -273,10 +273,8 @@ export function createEvents (c: ClientContext) {
       const headers: Record<string, string> = { ...c.authHeaders, accept: 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': requestId }
       // Contract 4.2: the header wins over the query and survives reconnects without changing the URL.
       if (lastId !== undefined) headers['last-event-id'] = lastId
-      const spanCtx = trace.setSpan(outer, span)
-      if (span.isRecording()) propagation.inject(spanCtx, headers)
+      injectTraceContext(outer, span, headers)
       const sc = span.spanContext()
-      if (headers.traceparent === undefined && isSpanContextValid(sc)) headers.traceparent = `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`
       const link: Link | undefined = isSpanContextValid(sc) ? { context: sc } : undefined
 
       const ac = new AbortController()

@@ -69,11 +69,17 @@ export interface HttpResult<T = unknown> {
 
 const JSON_HEADERS = { accept: 'application/json' }
 
-/** W3C traceparent, written directly when no global propagator is registered (the API's default one injects nothing). */
-function traceparent (span: Span): string | undefined {
+/**
+ * W3C Trace Context on the request: through the global propagator (propagation.inject), and written
+ * directly when none is registered (the API's default propagator injects nothing, yet the server's
+ * record wants the trace id). Nothing at all when there is no valid span context (no SDK): the
+ * no-op path costs one check.
+ */
+export function injectTraceContext (parentCtx: Context, span: Span, headers: Record<string, string>): void {
   const sc = span.spanContext()
-  if (!isSpanContextValid(sc)) return undefined
-  return `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`
+  if (!isSpanContextValid(sc)) return
+  propagation.inject(trace.setSpan(parentCtx, span), headers)
+  if (headers.traceparent === undefined) headers.traceparent = `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`
 }
 
 function waitFor (c: ClientContext, untilMs: number, signal: AbortSignal | undefined): Promise<void> | undefined {
@@ -201,12 +207,8 @@ export async function send<T> (c: ClientContext, op: HttpOperation): Promise<Htt
         span.setAttribute(ATTR_SERVER_PORT, c.serverPort)
         span.setAttribute(ATTR_TENZRO_REQUEST_ID, requestId)
         if (attempt > 0) span.setAttribute(ATTR_HTTP_REQUEST_RESEND_COUNT, attempt)
-        propagation.inject(trace.setSpan(parentCtx, span), headers)
       }
-      if (headers.traceparent === undefined) {
-        const tp = traceparent(span)
-        if (tp !== undefined) headers.traceparent = tp
-      }
+      injectTraceContext(parentCtx, span, headers)
 
       const remaining = deadline - c.now()
       const timeoutMs = remaining < c.retry.attemptTimeoutMs ? Math.max(1, remaining) : c.retry.attemptTimeoutMs

@@ -20,7 +20,7 @@ import { rateLimitHeaders } from './limiter/headers.ts'
 import { parseSubjects, type SubjectFilter } from './event-log/subjects.ts'
 import type { RecordEntryType } from './record.ts'
 import { retryFrame } from '../sse/frames.ts'
-import { SseStream } from '../sse/stream.ts'
+import { SseStream, type SseContext } from '../sse/stream.ts'
 import type { StreamRegistry } from '../sse/registry.ts'
 
 /** Request headers as Node gives them: lower-case names (Fetch `Headers` turned into an object fits too). */
@@ -629,6 +629,18 @@ export function createEventStreams (opts: EventStreamsOptions) {
     if (keys.isLive(keyId)) return 'live'
     return keys.key(keyId)?.revokedAtMs === undefined ? 'expired' : 'revoked'
   }
+  // What every stream shares (sse/stream.ts SseContext); a stream's own close callback rides as its owner.
+  const sse: SseContext = {
+    maxBufferedBytes: cfg().events.maxBufferedBytes,
+    keyState,
+    record: (type: RecordEntryType, fields: Record<string, unknown>) => { opts.context().record.append(type, fields) },
+    now: () => opts.context().now(),
+    onClosed (s) {
+      registry.remove(s)
+      slots.release(s.keyId)
+      ;(s.owner as (stream: SseStream) => void)(s)
+    }
+  }
 
   return {
     unhealthy,
@@ -688,14 +700,14 @@ export function createEventStreams (opts: EventStreamsOptions) {
     /**
      * Start a prepared stream on `res`, whose status line and headers (SSE_HEADERS and the request's
      * own) the caller has written. `onClosed` runs once when the response has closed, after the slot is
-     * given back (the caller records the request there).
+     * given back (the caller records the request there): the Fastify route's SseContext.onClosed.
      */
     async start (plan: StreamPlan, res: ServerResponse, onClosed: (stream: SseStream) => void): Promise<SseStream> {
       const mock = opts.context()
       const { auth, streamId, requestId, faults, after, duplicateUpTo } = plan
-      const record = (type: RecordEntryType, fields: Record<string, unknown>) => { mock.record.append(type, fields) }
+      const record = sse.record
       res.write(retryFrame(plan.retryMs))
-      const stream = new SseStream({
+      const stream = new SseStream(sse, {
         streamId,
         res,
         tenantId: auth.tenantId,
@@ -705,15 +717,7 @@ export function createEventStreams (opts: EventStreamsOptions) {
         faults,
         duplicateUpTo,
         resumedFrom: plan.resume.id,
-        maxBufferedBytes: mock.config.events.maxBufferedBytes,
-        keyState,
-        record,
-        now: mock.now,
-        onClosed (s) {
-          registry.remove(s)
-          slots.release(s.keyId)
-          onClosed(s)
-        }
+        owner: onClosed
       })
       registry.add(stream)
       record('stream', {

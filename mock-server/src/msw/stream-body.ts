@@ -50,7 +50,8 @@ export class StreamBody extends EventEmitter {
     return Math.max(0, this.highWaterMark - (this.controller.desiredSize ?? this.highWaterMark))
   }
 
-  get closed (): boolean {
+  /** Like ServerResponse.destroyed: nothing more can be written. */
+  get destroyed (): boolean {
     return this.state !== 'open'
   }
 

@@ -19,7 +19,18 @@ function flushTick (s: SseStream): void {
 /** Why the server ended a stream. `client` means the client went away. */
 export type CloseReason = 'client' | 'fault' | 'revoked' | 'expired' | 'slow-consumer' | 'reset' | 'shutdown' | 'backend-error'
 
-export interface SseStreamOptions {
+/** What every stream of one app shares: built once when the route registers. */
+export interface SseContext {
+  maxBufferedBytes: number
+  /** 'live', or why the key can no longer be used (2.5). */
+  keyState: (keyId: string) => 'live' | 'revoked' | 'expired'
+  record: (type: RecordEntryType, fields: Record<string, unknown>) => void
+  now: () => number
+  /** Runs once when the response has closed, whoever closed it. */
+  onClosed: (stream: SseStream) => void
+}
+
+export interface SseStreamInit {
   streamId: string
   res: ServerResponse
   tenantId: string
@@ -31,14 +42,16 @@ export interface SseStreamOptions {
   duplicateUpTo: number
   /** The id the client resumed from, if any: its last event id until this stream sends one. */
   resumedFrom: number | undefined
-  maxBufferedBytes: number
-  /** 'live', or why the key can no longer be used (2.5). */
-  keyState: (keyId: string) => 'live' | 'revoked' | 'expired'
-  record: (type: RecordEntryType, fields: Record<string, unknown>) => void
-  now: () => number
-  /** Runs once when the response has closed, whoever closed it. */
-  onClosed: (stream: SseStream) => void
+  /** Whatever the route needs back in onClosed (the request, for its record entry). */
+  owner: unknown
 }
+
+const kStream = Symbol('tenzro.sseStream')
+type StreamResponse = ServerResponse & { [kStream]?: SseStream }
+
+// Shared listeners: the stream hangs off the response, so no per-stream bound functions.
+function onResponseDrain (this: StreamResponse): void { this[kStream]?.onDrain() }
+function onResponseClose (this: StreamResponse): void { this[kStream]?.onClose() }
 
 export class SseStream implements EventSink {
   readonly streamId: string
@@ -56,8 +69,12 @@ export class SseStream implements EventSink {
   /** Replay has caught up; events now come as they are published. */
   isLive = false
   stalled = false
-  private readonly res: ServerResponse
-  private readonly o: SseStreamOptions
+  readonly owner: unknown
+  private readonly res: StreamResponse
+  private readonly ctx: SseContext
+  private readonly filter: SubjectFilter
+  private readonly faults: SseFaultDecision | undefined
+  private readonly duplicateUpTo: number
   private sub: Subscription | undefined
   /** The event a stall held back; written first when the stall ends. */
   private pending: StoredEvent | undefined
@@ -70,20 +87,23 @@ export class SseStream implements EventSink {
   private batchBytes = 0
   private flushPending = false
 
-  constructor (o: SseStreamOptions) {
-    this.o = o
-    this.res = o.res
-    this.streamId = o.streamId
-    this.tenantId = o.tenantId
-    this.keyId = o.keyId
-    this.requestId = o.requestId
-    this.openedAtMs = o.now()
-    this.lastId = o.resumedFrom
-    this.onDrain = this.onDrain.bind(this)
-    this.onClose = this.onClose.bind(this)
-    this.res.on('drain', this.onDrain)
-    this.res.on('close', this.onClose)
-    const f = o.faults
+  constructor (ctx: SseContext, init: SseStreamInit) {
+    this.ctx = ctx
+    this.res = init.res
+    this.streamId = init.streamId
+    this.tenantId = init.tenantId
+    this.keyId = init.keyId
+    this.requestId = init.requestId
+    this.filter = init.filter
+    this.faults = init.faults
+    this.duplicateUpTo = init.duplicateUpTo
+    this.owner = init.owner
+    this.openedAtMs = ctx.now()
+    this.lastId = init.resumedFrom
+    this.res[kStream] = this
+    this.res.on('drain', onResponseDrain)
+    this.res.on('close', onResponseClose)
+    const f = init.faults
     if (f?.drop?.afterMs !== undefined) this.timer(f.drop.afterMs, () => this.dropOnTimer())
     if (f?.stall !== undefined && f.stall.afterEvents === 0) this.startStall()
   }
@@ -105,7 +125,7 @@ export class SseStream implements EventSink {
 
   fault (fault: string, fields: Record<string, unknown> = {}): void {
     fields.fault = fault
-    this.o.record('fault', this.entry(fields))
+    this.ctx.record('fault', this.entry(fields))
   }
 
   // ---- EventSink --------------------------------------------------------------------------------
@@ -113,11 +133,11 @@ export class SseStream implements EventSink {
   event (e: StoredEvent): boolean {
     if (this.closed) return false
     // 2.5: nothing published after a revocation or expiry goes out, whatever the heartbeat timer says.
-    const state = this.o.keyState(this.keyId)
+    const state = this.ctx.keyState(this.keyId)
     if (state !== 'live') { this.end(state); return false }
-    if (!this.o.filter(e.subject)) return true
+    if (!this.filter(e.subject)) return true
     if (this.stalled) { this.pending = e; return false }
-    const f = this.o.faults
+    const f = this.faults
     if (f !== undefined) {
       const stall = f.stall
       if (stall !== undefined && !this.stallDone && this.sent === stall.afterEvents) {
@@ -136,10 +156,10 @@ export class SseStream implements EventSink {
     const ok = this.out(frameOf(e))
     this.sent++
     this.lastId = e.seq
-    this.o.record('frame', this.entry({ id: e.seq, event: e.subject, replay: !this.isLive, duplicate: e.seq <= this.o.duplicateUpTo }))
+    this.ctx.record('frame', this.entry({ id: e.seq, event: e.subject, replay: !this.isLive, duplicate: e.seq <= this.duplicateUpTo }))
     if (this.isLive) {
       // Live events are not flow-controlled: a socket that does not drain is cut, not buffered for.
-      if (this.res.writableLength > this.o.maxBufferedBytes) { this.slowConsumer(); return false }
+      if (this.res.writableLength > this.ctx.maxBufferedBytes) { this.slowConsumer(); return false }
       return true
     }
     return ok
@@ -149,7 +169,7 @@ export class SseStream implements EventSink {
     if (this.closed) return
     this.out(gapFrame(from, to))
     this.lastId = to
-    this.o.record('frame', this.entry({ id: to, event: 'stream.gap', from, to }))
+    this.ctx.record('frame', this.entry({ id: to, event: 'stream.gap', from, to }))
   }
 
   live (): void {
@@ -158,7 +178,7 @@ export class SseStream implements EventSink {
 
   error (err: Error): void {
     if (this.closed) return
-    this.o.record('drop', this.entry({ reason: 'backend-error', message: err.message, lastId: this.lastId ?? null }))
+    this.ctx.record('drop', this.entry({ reason: 'backend-error', message: err.message, lastId: this.lastId ?? null }))
     this.end('backend-error')
   }
 
@@ -167,12 +187,12 @@ export class SseStream implements EventSink {
   /** One shared timer calls this for every stream (contract 4.3, 2.5). */
   heartbeat (): void {
     if (this.closed) return
-    const state = this.o.keyState(this.keyId)
+    const state = this.ctx.keyState(this.keyId)
     if (state !== 'live') { this.end(state); return }
     if (this.stalled) return
     this.out(HEARTBEAT)
     this.heartbeats++
-    if (this.res.writableLength > this.o.maxBufferedBytes) this.slowConsumer()
+    if (this.res.writableLength > this.ctx.maxBufferedBytes) this.slowConsumer()
   }
 
   private timer (ms: number, fn: () => void): void {
@@ -182,7 +202,7 @@ export class SseStream implements EventSink {
   }
 
   private startStall (): void {
-    const stall = this.o.faults!.stall!
+    const stall = this.faults!.stall!
     this.stalled = true
     this.stallDone = true
     this.sub?.pause()
@@ -202,7 +222,7 @@ export class SseStream implements EventSink {
 
   private dropOnTimer (): void {
     if (this.closed) return
-    const where = this.o.faults!.drop!.where
+    const where = this.faults!.drop!.where
     if (where === 'between-frames') this.dropAt(undefined, where)
     else this.dropArmed = true
   }
@@ -211,13 +231,13 @@ export class SseStream implements EventSink {
   private dropAt (e: StoredEvent | undefined, where: 'between-frames' | 'after-id' | 'before-blank'): void {
     this.flush()
     if (e !== undefined && where !== 'between-frames') this.res.write(partialFrame(frameOf(e), where))
-    this.o.record('drop', this.entry({ reason: 'fault', where, atId: e?.seq ?? null, lastId: this.lastId ?? null, sent: this.sent, live: this.isLive, labels: this.o.faults!.labels }))
+    this.ctx.record('drop', this.entry({ reason: 'fault', where, atId: e?.seq ?? null, lastId: this.lastId ?? null, sent: this.sent, live: this.isLive, labels: this.faults!.labels }))
     this.reason = 'fault'
     this.cut()
   }
 
   private slowConsumer (): void {
-    this.o.record('drop', this.entry({ reason: 'slow-consumer', bufferedBytes: this.res.writableLength, maxBufferedBytes: this.o.maxBufferedBytes, lastId: this.lastId ?? null }))
+    this.ctx.record('drop', this.entry({ reason: 'slow-consumer', bufferedBytes: this.res.writableLength, maxBufferedBytes: this.ctx.maxBufferedBytes, lastId: this.lastId ?? null }))
     this.reason = 'slow-consumer'
     this.closed = true
     this.res.destroy()
@@ -271,30 +291,32 @@ export class SseStream implements EventSink {
     if (this.closed) return
     this.closed = true
     this.reason = reason
-    if (reason !== 'client' && reason !== 'backend-error') this.o.record('drop', this.entry({ reason, lastId: this.lastId ?? null }))
+    if (reason !== 'client' && reason !== 'backend-error') this.ctx.record('drop', this.entry({ reason, lastId: this.lastId ?? null }))
     this.sub?.pause()
     this.flush()
     this.res.end()
   }
 
-  private onDrain (): void {
+  onDrain (): void {
     if (!this.closed && !this.stalled) this.sub?.resume()
   }
 
-  private onClose (): void {
+  onClose (): void {
+    if (this.res[kStream] !== this) return
+    this.res[kStream] = undefined
     this.closed = true
     for (const t of this.timers) clearTimeout(t)
     this.timers.length = 0
     this.sub?.close()
-    this.res.removeListener('drain', this.onDrain)
-    this.o.record('stream', this.entry({
+    this.res.removeListener('drain', onResponseDrain)
+    this.ctx.record('stream', this.entry({
       phase: 'close',
       reason: this.reason,
       events: this.sent,
       heartbeats: this.heartbeats,
       lastId: this.lastId ?? null,
-      durationMs: this.o.now() - this.openedAtMs
+      durationMs: this.ctx.now() - this.openedAtMs
     }))
-    this.o.onClosed(this)
+    this.ctx.onClosed(this)
   }
 }

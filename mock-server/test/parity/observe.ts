@@ -59,7 +59,7 @@ export function streamReader (res: Response, ac: AbortController, timeoutMs = 50
       const timer = setTimeout(() => { timedOut = true; void reader.cancel() }, timeoutMs)
       try {
         while (state.ending === 'open' && !pred(state.text)) {
-          let r: ReadableStreamReadResult<Uint8Array>
+          let r: Awaited<ReturnType<typeof reader.read>>
           try {
             r = await reader.read()
           } catch {

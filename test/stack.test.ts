@@ -1,0 +1,88 @@
+// The compose stack and dashboards are validated statically (no Docker engine here): Debian's
+// docker-compose parses the file, promtool checks the Prometheus config, images are pinned, the
+// mock's command line is one the CLI accepts, and every dashboard query names a provisioned data
+// source and a metric the k6 scenarios really emit.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { parseCli } from '../mock-server/src/server.ts'
+import { resolveConfig } from '../mock-server/src/config.ts'
+
+function has (bin: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${bin} || test -x /usr/sbin/${bin}`]).status === 0
+}
+function need (bin: string): boolean {
+  if (has(bin)) return true
+  if (process.env.CI !== undefined) throw new Error(`${bin} is missing under CI: .ci/run installs it`)
+  console.log(`skipping: ${bin} not installed (apt-get install ${bin === 'promtool' ? 'prometheus' : bin})`)
+  return false
+}
+
+const compose = readFileSync('docker-compose.yml', 'utf8')
+
+describe('docker-compose.yml', () => {
+  it('parses with docker-compose config', () => {
+    if (!need('docker-compose')) return
+    const r = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { encoding: 'utf8' })
+    expect(r.stderr).toBe('')
+    expect(r.status).toBe(0)
+  })
+
+  it('pins every image by version, never latest', () => {
+    const images = [...compose.matchAll(/^\s*image:\s*(\S+)\s*$/gm)].map((m) => m[1]!)
+    expect(images.length).toBeGreaterThanOrEqual(8)
+    for (const image of images) {
+      expect(image, image).toMatch(/:[^:]*\d[^:]*$/)
+      expect(image, image).not.toMatch(/:latest$/)
+    }
+  })
+
+  it('runs the mock with options its command line accepts', () => {
+    const m = /command: \[("node", "bin\/tenzro-mock\.js"[^\]]*)\]/.exec(compose)
+    expect(m).not.toBeNull()
+    const args = JSON.parse(`[${m![1]}]`) as string[]
+    const { input } = parseCli(args.slice(2), {})
+    const config = resolveConfig(input)
+    expect(config.events.backend).toBe('nats://nats:4222')
+    expect(config.rateLimit.store).toBe('redis://redis:6379')
+  })
+})
+
+describe('Prometheus config', () => {
+  it('passes promtool check config', () => {
+    if (!need('promtool')) return
+    const out = execFileSync('promtool', ['check', 'config', 'dashboards/config/prometheus.yml'], { encoding: 'utf8' })
+    expect(out).toContain('SUCCESS')
+  })
+})
+
+describe('dashboards', () => {
+  const datasources = readFileSync('dashboards/grafana/provisioning/datasources/datasources.yaml', 'utf8')
+  const uids = [...datasources.matchAll(/uid:\s*(\S+)/g)].map((m) => m[1]!)
+  const metricsTs = readFileSync('scenarios/lib/metrics.ts', 'utf8')
+  const custom = [...metricsTs.matchAll(/new (Counter|Rate|Trend|Gauge)\('([a-z_]+)'\)/g)].map((m) => ({ kind: m[1]!, name: m[2]! }))
+  // Names k6's Prometheus remote-write output gives custom metrics: counters get _total, rates _rate.
+  const k6Names = new Set([
+    ...custom.map((c) => `k6_${c.name}${c.kind === 'Counter' ? '_total' : c.kind === 'Rate' ? '_rate' : ''}`),
+    'k6_http_reqs_total', 'k6_http_req_duration_p95', 'k6_http_req_duration_p99', 'k6_http_req_failed_total', 'k6_vus', 'k6_checks_rate'
+  ])
+
+  for (const file of ['dashboards/k6-scenarios.json', 'dashboards/mock.json']) {
+    it(`${file} names provisioned data sources and real metrics`, () => {
+      const d = JSON.parse(readFileSync(file, 'utf8')) as { uid: string, panels: Array<{ title: string, datasource: { uid: string }, targets: Array<{ expr?: string }> }> }
+      expect(d.uid).toMatch(/^tenzro-/)
+      expect(d.panels.length).toBeGreaterThan(3)
+      for (const p of d.panels) {
+        expect(uids, p.title).toContain(p.datasource.uid)
+        for (const t of p.targets) {
+          for (const metric of (t.expr ?? '').match(/\bk6_[a-z0-9_]+/g) ?? []) expect(k6Names, `${p.title}: ${metric}`).toContain(metric)
+        }
+      }
+    })
+  }
+
+  it('the k6 dashboard covers every custom metric of the scenarios', () => {
+    const d = readFileSync('dashboards/k6-scenarios.json', 'utf8')
+    for (const c of custom) expect(d, c.name).toContain(`k6_${c.name}`)
+  })
+})
