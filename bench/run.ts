@@ -10,7 +10,7 @@ const rounds = quick ? 1 : 3
 const durationS = quick ? 2 : 5
 const HIGH = { rateLimit: { limit: 1_000_000_000 } }
 
-type Bench = () => Promise<Record<string, unknown>>
+type Bench = () => Promise<object>
 
 const benches: Record<string, Bench> = {
   /** Issue 2: GET /api/wallet/list on the default mock (auth, record, logging on; limit high) vs bare Fastify. Goal >= 0.65. */

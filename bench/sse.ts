@@ -108,8 +108,14 @@ async function serve (spec: ServeSpec): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   process.on('message', (m: { op: string }) => {
     if (m.op === 'rss') {
-      (globalThis as { gc?: () => void }).gc?.()
-      send({ rss: process.memoryUsage().rss })
+      // Two collections a moment apart, so what is freed is also given back before RSS is read.
+      const gc = (globalThis as { gc?: () => void }).gc
+      gc?.()
+      setTimeout(() => {
+        gc?.()
+        const mu = process.memoryUsage()
+        send({ rss: mu.rss, heapUsed: mu.heapUsed })
+      }, 200)
     } else if (m.op === 'start') {
       // One event per group per second, the groups spread evenly over the second.
       let tick = 0
@@ -119,7 +125,9 @@ async function serve (spec: ServeSpec): Promise<void> {
       clearInterval(timer)
       send({ stopped: true })
     } else if (m.op === 'exit') {
-      process.exit(0)
+      // process.exit() would skip writing a --cpu-prof profile; a signal-free exit path keeps it.
+      process.disconnect?.()
+      setImmediate(() => process.exit(0))
     }
   })
   send(ready)
@@ -131,7 +139,8 @@ async function serve (spec: ServeSpec): Promise<void> {
 interface Child { child: ChildProcess, ready: Ready, call<T> (op: string): Promise<T> }
 
 async function startChild (spec: ServeSpec): Promise<Child> {
-  const child = fork(SELF, ['--serve', JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc'] })
+  const execArgv = ['--expose-gc', ...(process.env.TENZRO_BENCH_SSE_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.TENZRO_BENCH_SSE_PROFILE_DIR}`])]
+  const child = fork(SELF, ['--serve', JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
   const ready = await new Promise<Ready>((resolve, reject) => {
     child.once('message', (m) => resolve(m as Ready))
     child.once('exit', (code) => reject(new Error(`bench ${spec.kind} server exited with ${code} before listening`)))
@@ -211,6 +220,17 @@ async function fanout (kind: Kind, streams: number, durationS: number, groups: n
   const receivers: Receiver[] = []
   try {
     const base = `http://127.0.0.1:${c.ready.port}`
+    const open = (j: number, onBlock: (block: string) => void) => {
+      const g = j % groups
+      const k = c.ready.keys[g]!
+      return kind === 'mock'
+        ? openStream(`${base}/api/events/stream`, { 'x-api-key': k.key, 'x-tenant-id': k.tenantId }, agent, onBlock)
+        : openStream(`${base}/stream?g=${g}`, {}, agent, onBlock)
+    }
+    // Warm up (JIT, first allocations) with streams that are closed again, so RSS before is comparable.
+    const warm = await Promise.all(Array.from({ length: 200 }, (_, j) => open(j, () => {})))
+    for (const r of warm) r.close()
+    await new Promise((resolve) => setTimeout(resolve, 200))
     const rssBefore = (await c.call<{ rss: number }>('rss')).rss
     const delays: number[] = []
     let measuring = false
@@ -222,13 +242,7 @@ async function fanout (kind: Kind, streams: number, durationS: number, groups: n
     // Open in batches so the accept queue is never the thing measured.
     for (let i = 0; i < streams; i += 200) {
       const batch: Array<Promise<Receiver>> = []
-      for (let j = i; j < Math.min(streams, i + 200); j++) {
-        const g = j % groups
-        const k = c.ready.keys[g]!
-        batch.push(kind === 'mock'
-          ? openStream(`${base}/api/events/stream`, { 'x-api-key': k.key, 'x-tenant-id': k.tenantId }, agent, onBlock)
-          : openStream(`${base}/stream?g=${g}`, {}, agent, onBlock))
-      }
+      for (let j = i; j < Math.min(streams, i + 200); j++) batch.push(open(j, onBlock))
       receivers.push(...await Promise.all(batch))
     }
     const rssWith = (await c.call<{ rss: number }>('rss')).rss

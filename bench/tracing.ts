@@ -57,6 +57,8 @@ if (process.argv[2] === RECEIVER_FLAG) {
     }
     if (m === 'exit') void receiver.close().then(() => process.exit(0))
   })
+  // The bench died without saying goodbye: do not outlive it.
+  process.on('disconnect', () => { void receiver.close().then(() => process.exit(0)) })
 }
 
 export async function benchTracing ({ rounds = 3, durationS = 5 }: { rounds?: number, durationS?: number } = {}) {

@@ -60,6 +60,8 @@ export interface Evidence {
     heartbeatMs: number
     /** How long a client may take to notice a silent stream (default 3 heartbeats). */
     stallDetectMs: number
+    /** How soon after a stream.gap a resync must follow (default RESYNC_WITHIN_MS of the reconnection checks, 10 s). */
+    resyncWithinMs?: number | undefined
     toleranceMs: number
     maxRetries: number
     revokedAtMs?: number | undefined

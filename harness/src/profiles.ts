@@ -18,7 +18,14 @@ export interface Profile {
   revokeAtS?: number
   /** Allowed time to notice a silent stream (default three contract heartbeats, 45 s). */
   stallDetectMs: number
+  /** Allowed time from a stream.gap to the resync (a wallet list) that must follow it (default 10 s). */
+  resyncWithinMs?: number
   checks: readonly CheckGroup[]
+  /**
+   * Extra environment for the client under test, for a profile that runs the mock faster than the
+   * contract (a 1 s heartbeat): TENZRO_HEARTBEAT_TIMEOUT_MS tells a client what silence means here.
+   */
+  clientEnv?: Record<string, string>
 }
 
 const LIST = 'GET /api/wallet/list'
@@ -52,6 +59,42 @@ const sseFaults: FaultSpec[] = [
 /** Events fast enough, and a log small enough, that a 3 s outage loses events: a stream.gap (4.4). */
 const eventsForGap = { capacity: 30, generatorRate: 10, retryMs: 1000 }
 
+/** A 1 s heartbeat instead of the contract's 15 s (4.3), and the client told to expect it. */
+const fastStream = { heartbeatMs: 1000 }
+const fastClient = { TENZRO_HEARTBEAT_TIMEOUT_MS: '2500' }
+
+/**
+ * `quick`: the faults of `default` compressed into 20 s. Faults count requests or connections, not
+ * seconds, so every client meets them in the same order. The timeline is laid out so that each
+ * check can be judged well before the end and no fault meets another by chance:
+ * - the list route fails persistently first (a client that retries without a cap shows it early), then
+ *   429s, a 503 with Retry-After and four chains of 500s; the key limit is high, so the only 429s are
+ *   the injected ones;
+ * - the stream is dropped mid-frame, then refused for 6 s, which loses more events than the log keeps
+ *   (a stream.gap, contract 4.4, early enough to judge the resync), then dropped between frames,
+ *   duplicated on resume and stalled (an outage the log covers: no second gap), then told `retry: 2000`
+ *   and dropped;
+ * - the key is revoked at 17 s.
+ */
+const quickRest: FaultSpec[] = [
+  { id: '500-persistent', type: 'error', status: 500, scope: { route: LIST }, after: 5, times: 10 },
+  { id: '429-burst', type: 'rate-limit-burst', scope: { route: LIST }, after: 17, times: 2, retryAfterS: 1 },
+  { id: '503-retry-after', type: 'error', status: 503, retryAfterS: 1, scope: { route: LIST }, after: 22, times: 1 },
+  ...errorChains(25, 6),
+  { id: 'lost-create', type: 'lost-response', scope: { route: CREATE }, after: 1, times: 1 },
+  { id: 'slow-list', type: 'latency', minMs: 0, maxMs: 30, scope: { route: LIST }, probability: 0.2 }
+]
+
+const quickSse: FaultSpec[] = [
+  { id: 'drop-mid-frame', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 5, where: 'after-id', times: 1 },
+  { id: 'reject-503', type: 'sse-reject', status: 503, retryAfterS: 6, scope: { route: STREAM }, after: 1, times: 1 },
+  { id: 'drop-between', type: 'sse-drop', scope: { route: STREAM }, afterMs: 1000, after: 2, times: 1 },
+  { id: 'duplicate-on-resume', type: 'sse-duplicate', scope: { route: STREAM }, count: 3, after: 3, times: 1 },
+  { id: 'stall', type: 'sse-stall', scope: { route: STREAM }, afterEvents: 5, after: 3, times: 1 },
+  { id: 'retry-2s', type: 'sse-retry', retryMs: 2000, scope: { route: STREAM }, after: 4, times: 1 },
+  { id: 'drop-after-retry-change', type: 'sse-drop', scope: { route: STREAM }, afterMs: 1000, after: 4, times: 1 }
+]
+
 export const PROFILES: Record<string, Profile> = {
   default: {
     name: 'default',
@@ -71,6 +114,20 @@ export const PROFILES: Record<string, Profile> = {
     faults: [],
     stallDetectMs: 45_000,
     checks: ['auth', 'throttling', 'reconnection', 'idempotency', 'secrets']
+  },
+  quick: {
+    name: 'quick',
+    description: 'the faults of default compressed into 20 s, with a 1 s heartbeat (the client gets TENZRO_HEARTBEAT_TIMEOUT_MS=2500); for CI and the example clients',
+    durationS: 20,
+    // 10 events/s and 52 retained: the 7 s refusal loses events, the 4 s stall does not.
+    mock: { events: { capacity: 52, generatorRate: 10, retryMs: 1000, ...fastStream } },
+    keyRateLimit: 100_000,
+    faults: [...quickRest, ...quickSse],
+    revokeAtS: 17,
+    stallDetectMs: 5000,
+    resyncWithinMs: 5000,
+    checks: ['auth', 'throttling', 'reconnection', 'idempotency', 'secrets'],
+    clientEnv: { ...fastClient }
   }
 }
 
@@ -79,9 +136,6 @@ export interface Scenario extends Profile {
   /** Extra environment for the reference client (the heartbeat it should expect). */
   clientEnv: Record<string, string>
 }
-
-const fastStream = { heartbeatMs: 1000 }
-const fastClient = { TENZRO_HEARTBEAT_TIMEOUT_MS: '2500' }
 
 export const SCENARIOS: Record<string, Scenario> = {
   throttling: {

@@ -104,6 +104,7 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
 
     const env: Record<string, string> = {
       ...process.env as Record<string, string>,
+      ...o.profile.clientEnv,
       ...o.env,
       TENZRO_API_URL: url,
       TENZRO_API_KEY: key.key,
@@ -166,6 +167,7 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
         retryMs: resolveConfig(o.profile.mock).events.retryMs,
         heartbeatMs: resolveConfig(o.profile.mock).events.heartbeatMs,
         stallDetectMs: o.profile.stallDetectMs,
+        resyncWithinMs: o.profile.resyncWithinMs,
         toleranceMs: o.toleranceMs ?? 50,
         maxRetries: o.maxRetries ?? 5,
         revokedAtMs,

@@ -3,9 +3,10 @@
 // Where the test is about waiting, the mock and the client share one fake clock (buildApp deps.now),
 // so a Retry-After of seconds costs no real time and the record's timestamps are on the client's clock.
 import { afterEach, describe, expect, it } from 'vitest'
+import { SpanKind } from '@opentelemetry/api'
 import { createTenzroClient, backoffMs, type TenzroApiError } from '../src/client/index.ts'
 import { fakeKey } from '../../mock-server/test/helper.ts'
-import { clearFaults, createKey, fakeTime, recordMark, requestsOf, seeded, setFaults, startClientMock, type TestMock } from './helpers/mock.ts'
+import { memoryTracer, clearFaults, createKey, fakeTime, recordMark, requestsOf, seeded, setFaults, startClientMock, type TestMock } from './helpers/mock.ts'
 
 let mock: TestMock | undefined
 afterEach(async () => {
@@ -212,6 +213,26 @@ describe('reference client: requests', () => {
     expect(statuses).toContain(429)
     expect(statuses).toContain(503)
     expect(statuses).toContain(502)
+  })
+
+  it('reads a slow body whole, and retries an attempt that outlasts attemptTimeoutMs', async () => {
+    mock = await startClientMock()
+    const k = mock.keys.acme
+    await setFaults(mock, { faults: [{ type: 'slow-body', chunkBytes: 512, delayMs: 40, times: 2, scope: { route: 'GET /api/wallet/list' } }] })
+    const mark = await recordMark(mock)
+    const patient = createTenzroClient({ baseUrl: mock.url, apiKey: k.key, tenantId: k.tenantId })
+    expect((await patient.wallets.list()).wallets).toHaveLength(20)
+    const t = memoryTracer()
+    const hasty = createTenzroClient({ baseUrl: mock.url, apiKey: k.key, tenantId: k.tenantId, random: seeded(4), tracer: t.tracer, retry: { attemptTimeoutMs: 60 } })
+    const page = await hasty.wallets.list()
+    expect(page.wallets).toHaveLength(20)
+    // The first attempt was cut at 60 ms and retried under the same request id.
+    const attempts = (await t.spans()).filter((s) => s.kind === SpanKind.CLIENT)
+    expect(attempts.map((s) => s.attributes['error.type'])).toEqual(['timeout', undefined])
+    const reqs = await requestsOf(mock, k.id, mark)
+    expect(reqs.at(-1)!.requestId).toBe(page.requestId)
+    expect(reqs.at(-1)!.faults).toBeNull()
+    await t.shutdown()
   })
 
   it('passes the caller’s abort through as an aborted error', async () => {

@@ -20,7 +20,8 @@ afterEach(async () => {
 
 /** Every form a key could take in text: raw, URL-encoded, base64 and base64url, of the key and of its secret part. */
 function forms (key: string): string[] {
-  const secret = key.slice(key.lastIndexOf('_') + 1)
+  // tnz_<tenant>_<secret> (contract 2.1): the tenant has no '_', the secret (base64url) may.
+  const secret = /^tnz_[a-z0-9]+_(.+)$/.exec(key)![1]!
   const out = new Set<string>()
   for (const s of [key, secret]) {
     out.add(s)
@@ -145,16 +146,18 @@ describe('reference client: secrets', () => {
   })
 
   it('keeps the key out of errors about bad JSON and about a server that echoes the key back', async () => {
-    const canary = fakeKey('acme', 'CANARYj5')
+    // Its secret holds '_' (base64url may): the client must still know where the secret starts.
+    const canary = fakeKey('acme', 'CAN_ARYj5')
     server = createServer((req, res) => {
       const key = String(req.headers['x-api-key'])
+      const secret = key.split('_').slice(2).join('_')
       if (req.url?.startsWith('/api/wallet/list?limit=1') === true) {
         res.writeHead(200, { 'content-type': 'application/json' }).end(`{"data": [ not json ${key}`)
         return
       }
       // A hostile or buggy server: the key in the message, in a detail, and URL-encoded.
       res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({
-        error: { code: 'validation_error', message: `bad key ${key} (${encodeURIComponent(key)})`, details: [{ field: 'X-API-Key', message: key }] }
+        error: { code: 'validation_error', message: `bad key ${key} (${encodeURIComponent(key)}), secret ${secret}`, details: [{ field: 'X-API-Key', message: key }, { field: 'secret', message: Buffer.from(secret).toString('base64') }] }
       }))
     })
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))

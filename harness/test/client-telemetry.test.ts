@@ -2,7 +2,7 @@
 // operation, W3C trace context on the wire, a CONSUMER span per processed event (semconv http and
 // messaging), through @opentelemetry/api only, with an in-memory exporter from @opentelemetry/sdk-trace.
 import { afterEach, describe, expect, it } from 'vitest'
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api'
+import { SpanKind, SpanStatusCode, propagation, trace, type Context, type TextMapPropagator } from '@opentelemetry/api'
 import * as semconv from '@opentelemetry/semantic-conventions'
 import * as incubating from '@opentelemetry/semantic-conventions/incubating'
 import { createTenzroClient, type FetchLike } from '../src/client/index.ts'
@@ -70,6 +70,30 @@ describe('reference client: telemetry', () => {
     expect(parent.events.filter((e) => e.name === 'tenzro.retry')).toHaveLength(2)
     expect(parent.attributes['tenzro.attempts']).toBe(3)
     await t.shutdown()
+  })
+
+  it('injects through the global propagator when one is registered', async () => {
+    mock = await startClientMock()
+    const k = mock.keys.acme
+    // A propagator of our own makes the call visible (the W3C one would write the same traceparent as the fallback).
+    const custom: TextMapPropagator = {
+      inject (ctx: Context, carrier: unknown, setter) { setter.set(carrier, 'x-test-trace', trace.getSpanContext(ctx)?.spanId ?? 'none') },
+      extract: (ctx: Context) => ctx,
+      fields: () => ['x-test-trace']
+    }
+    propagation.setGlobalPropagator(custom)
+    try {
+      const t = memoryTracer()
+      const sent: Array<Record<string, string>> = []
+      const spy: FetchLike = (url, init) => { sent.push(init.headers as Record<string, string>); return fetch(url, init) }
+      const c = createTenzroClient({ baseUrl: mock.url, apiKey: k.key, tenantId: k.tenantId, tracer: t.tracer, fetch: spy })
+      await c.wallets.list({ limit: 1 })
+      const attempt = (await t.spans()).find((s) => s.kind === SpanKind.CLIENT)!
+      expect(sent[0]!['x-test-trace']).toBe(attempt.spanContext().spanId)
+      await t.shutdown()
+    } finally {
+      propagation.disable()
+    }
   })
 
   it('marks the operation span as failed with the error code when it gives up', async () => {

@@ -113,6 +113,15 @@ describe('tenzro-api-key', () => {
     expect(rulesOnly.scan(`tnz_acme_${'abcdef'.repeat(7)}a`, 'x')).toEqual([])
   })
 
+  it('reports each of thousands of adjacent keys once and whole', () => {
+    const random = createRandom(12)
+    const keys = Array.from({ length: 3000 }, () => otherKey(random))
+    const found = rulesOnly.scan(keys.join('\n'), 'x')
+    expect(found.length).toBe(3000)
+    expect(new Set(found.map(f => f.id))).toEqual(new Set(['rule:tenzro-api-key']))
+    expect(found.map(f => f.line)).toEqual(keys.map((_, i) => i + 1))
+  })
+
   it('ignores malformed keys: uppercase tenant, wrong length, glued to more key characters', () => {
     const s = token(createRandom(5), 44)
     for (const text of [`tnz_ACME_${s.slice(0, 43)}`, `tnz_acme_${s}`, `xtnz_acme_${s.slice(0, 43)}`, `tnz_${'a'.repeat(33)}_${s.slice(0, 43)}`]) {

@@ -153,7 +153,7 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
   const ctx = () => app.mock
 
   // First, so its SERVER span also covers requests the other onRequest hooks refuse.
-  await app.register(telemetry, { tracer: deps.tracer })
+  await app.register(telemetry, { tracer: deps.tracer, unsafeDisableRedaction: config.unsafeDisableRedaction })
   await app.register(requestContext)
   await app.register(controlGuard, { token: config.controlToken, allowRemote: config.controlAllowRemote })
   await app.register(auth, { keys: () => ctx().keys })

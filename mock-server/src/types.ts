@@ -1,5 +1,6 @@
 // Shapes shared by the mock's plugins. Each plugin file adds its own decorators by declaration merging;
 // what every plugin reads off a request lives here.
+import type { FastifyRequest } from 'fastify'
 import type { ErrorCode } from './errors.ts'
 import type { LimitDecision, LimitPolicy } from './domain/limiter/types.ts'
 import type { RestFaultDecision } from './domain/fault-plan.ts'
@@ -17,6 +18,9 @@ export interface AuthContext {
 /** Per-request state every plugin reads and writes; becomes the record entry (contract 7.3). */
 export interface RequestState {
   startNs: bigint
+  /** The route's config and URL pattern, read once: request.routeOptions builds a new frozen object per access. */
+  config: Partial<FastifyRequest['routeOptions']['config']>
+  route: string | undefined
   auth: AuthContext | undefined
   /** Outcome of authentication: undefined for public routes. */
   authOutcome: 'ok' | 'refused' | undefined

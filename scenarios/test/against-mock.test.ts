@@ -32,6 +32,11 @@ async function lifecycle (file: string, env: Record<string, string>, vus = 1, it
     }
   }
   ;(m.teardown as Fn | undefined)?.(data)
+  // Every request of every script carries its route as tags.name and a W3C traceparent.
+  for (const r of k6State.requests) {
+    expect(r.params.tags?.name, r.url).toMatch(/^(GET|POST|PUT|DELETE) \/\S*$/)
+    expect(r.params.headers?.traceparent, r.url).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
+  }
   return m
 }
 
@@ -85,11 +90,9 @@ describe.skipIf(!curl && process.env.CI === undefined)('the scenarios against th
     expect(failed(m)).toEqual([])
     // teardown put the fault plan back as it found it.
     expect(await control('GET', '/__harness/faults')).toMatchObject({ data: { faults: [] } })
-    // Every request carried a route name and a traceparent.
-    for (const r of k6State.requests) {
-      expect(r.params.tags?.name, r.url).toMatch(/^(GET|POST|PUT|DELETE) \//)
-      expect(r.params.headers?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
-    }
+    // One request per endpoint at least.
+    const names = new Set(k6State.requests.map((r) => r.params.tags?.name))
+    for (const n of ['GET /health', 'GET /api/events/health', 'GET /api/keys/validate', 'GET /api/wallet/list', 'POST /api/wallet/create', 'GET /api/events/stream']) expect(names).toContain(n)
   })
 
   test('smoke without a control API: the stream is seen to open through the client timeout', async () => {

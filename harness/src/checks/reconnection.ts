@@ -80,17 +80,18 @@ export function checkReconnection (e: Evidence): CheckResult[] {
   const gaps = entriesOf(e, 'frame').filter((f): f is FrameEntry => (f as FrameEntry).event === 'stream.gap')
   const lists = requestsOf(e).filter((r) => r.route === '/api/wallet/list')
   const noResync: Violation[] = []
+  const within = e.setup.resyncWithinMs ?? RESYNC_WITHIN_MS
   let gapJudged = 0
   for (const g of gaps) {
-    const resynced = lists.some((l) => l.keyId === g.keyId && startOf(l) >= g.ts && startOf(l) <= g.ts + RESYNC_WITHIN_MS)
+    const resynced = lists.some((l) => l.keyId === g.keyId && startOf(l) >= g.ts && startOf(l) <= g.ts + within)
     // A gap too close to the end is judged only if the resync already happened.
-    if (!resynced && g.ts + RESYNC_WITHIN_MS > e.setup.endMs) continue
+    if (!resynced && g.ts + within > e.setup.endMs) continue
     gapJudged++
     if (!resynced) {
-      noResync.push({ message: `stream.gap ${g.from}-${g.to} at ${new Date(g.ts).toISOString()} was not followed by a resync (wallet list) within ${RESYNC_WITHIN_MS / 1000} s`, at: g.ts })
+      noResync.push({ message: `stream.gap ${g.from}-${g.to} at ${new Date(g.ts).toISOString()} was not followed by a resync (wallet list) within ${within / 1000} s`, at: g.ts })
     }
   }
-  out.push(gapJudged === 0 ? skip('reconnection/gap-resync', TITLES['gap-resync']!, 'no stream.gap early enough to judge') : verdict('reconnection/gap-resync', TITLES['gap-resync']!, noResync, { gaps: gapJudged }, `resynchronised after all ${gapJudged} gaps`))
+  out.push(gapJudged === 0 ? skip('reconnection/gap-resync', TITLES['gap-resync']!, 'no stream.gap early enough to judge') : verdict('reconnection/gap-resync', TITLES['gap-resync']!, noResync, { gaps: gapJudged, resyncWithinMs: within }, `resynchronised after all ${gapJudged} gaps`))
   return out
 }
 

@@ -40,6 +40,12 @@ function defaultSleep (ms: number, signal?: AbortSignal): Promise<void> {
   return delay(ms, undefined, signal === undefined ? undefined : { signal })
 }
 
+/** The `<secret>` of `tnz_<tenant>_<secret>` (contract 2.1); the tenant has no '_', the secret may. */
+function secretOf (key: string): string {
+  const m = /^tnz_[a-z0-9]{1,32}_(.+)$/.exec(key)
+  return m === null ? key : m[1]!
+}
+
 function invalid (message: string): TenzroApiError {
   return new TenzroApiError({ code: 'invalid_options', message })
 }
@@ -88,7 +94,7 @@ export function createTenzroClient (options: TenzroClientOptions) {
     logger: o.logger ?? noLogger,
     throttle,
     retry,
-    redact: createRedactor([o.apiKey, o.apiKey.slice(o.apiKey.lastIndexOf('_') + 1)]),
+    redact: createRedactor([o.apiKey, secretOf(o.apiKey)]),
     // Contract 1.2: 1-128 chars of [A-Za-z0-9._:-]; unique per process run, short, no randomness per call.
     nextRequestId: () => prefix + (++n).toString(36)
   }

@@ -44,17 +44,28 @@ function matters (b: number): boolean {
   return (CLASS[b]! & (KEY | B64)) !== 0 || b === 0x25
 }
 
+const HEX_VALUE = new Int8Array(256).fill(-1)
+for (let c = 0; c < 256; c++) {
+  const v = parseInt(String.fromCharCode(c), 16)
+  if (!Number.isNaN(v) && /[0-9A-Fa-f]/.test(String.fromCharCode(c))) HEX_VALUE[c] = v
+}
+
 function hexValue (b: number): number {
-  if (b >= 0x30 && b <= 0x39) return b - 0x30
-  if (b >= 0x41 && b <= 0x46) return b - 0x37
-  if (b >= 0x61 && b <= 0x66) return b - 0x57
-  return -1
+  return HEX_VALUE[b]!
 }
 
 function isHexAt (buf: Uint8Array, i: number, count: number): boolean {
   if (i + count > buf.length) return false
-  for (let k = 0; k < count; k++) if ((CLASS[buf[i + k]!]! & HEX) === 0) return false
+  for (let k = 0; k < count; k++) if (HEX_VALUE[buf[i + k]!]! < 0) return false
   return true
+}
+
+/** The byte of `%XX` at i, or -1. */
+function percentAt (buf: Uint8Array, i: number): number {
+  if (buf[i] !== 0x25 || i + 2 >= buf.length) return -1
+  const hi = HEX_VALUE[buf[i + 1]!]!
+  const lo = HEX_VALUE[buf[i + 2]!]!
+  return hi < 0 || lo < 0 ? -1 : hi * 16 + lo
 }
 
 function expand (buf: Uint8Array, pos: number, cls: number): [number, number] {
@@ -92,18 +103,19 @@ function finish (name: DecoderName, w: Writer): DecodedToken {
 function decodePercentToken (buf: Uint8Array, a: number, b: number): DecodedToken | null {
   let escapes = 0
   let useful = false
-  for (let i = a; i < b; i++) {
-    if (buf[i] === 0x25 && isHexAt(buf, i + 1, 2)) {
-      escapes++
-      if (matters(hexValue(buf[i + 1]!) * 16 + hexValue(buf[i + 2]!))) useful = true
-      i += 2
-    }
+  for (let i = buf.indexOf(0x25, a); i !== -1 && i < b; i = buf.indexOf(0x25, i + 1)) {
+    const v = percentAt(buf, i)
+    if (v < 0) continue
+    escapes++
+    if (!useful && matters(v)) useful = true
+    i += 2
   }
   if (!useful || b - a - 2 * escapes < MIN_DECODED) return null
   const w = writer(b - a - 2 * escapes)
   for (let i = a; i < b; i++) {
-    if (buf[i] === 0x25 && isHexAt(buf, i + 1, 2)) {
-      put(w, hexValue(buf[i + 1]!) * 16 + hexValue(buf[i + 2]!), i, i + 3)
+    const v = buf[i] === 0x25 ? percentAt(buf, i) : -1
+    if (v >= 0) {
+      put(w, v, i, i + 3)
       i += 2
     } else {
       put(w, buf[i]!, i, i + 1)

@@ -6,7 +6,7 @@ import { createCanaryIndex, parseCanary, type CanaryRun, type DirectEncoding } f
 import { createDecoders, type DecodedToken, type DecoderName } from './decoders.ts'
 import { createFileScanning } from './files.ts'
 import { sampleHistogram } from './needle.ts'
-import { redactedPreview, sanitizeLabel, type Spans } from './preview.ts'
+import { redactedPreview, sanitizeLabel, spanLookup, type Spans } from './preview.ts'
 import { createRuleSet, defaultRules, type LeakRule, type RuleMatch } from './rules.ts'
 
 /**
@@ -177,7 +177,7 @@ export function createLeakScanner (options: LeakScannerOptions) {
     return dedupe(hits)
   }
 
-  function toFinding (h: Hit, buf: Buffer, source: string, offset: number, line: number, column: number, spans: Spans): Finding {
+  function toFinding (h: Hit, buf: Buffer, source: string, offset: number, line: number, column: number, spans: (a: number, b: number) => Spans): Finding {
     const label = h.encoding === 'raw' ? h.label : `${h.encoding}:${sanitizeLabel(h.label)}`
     const f: Finding = {
       kind: h.kind,
@@ -227,7 +227,7 @@ export function createLeakScanner (options: LeakScannerOptions) {
     const buf = toBuffer(input)
     const hits = collect(buf)
     const lines = lineCounter(buf, 0, 0, -1)
-    const spans = hits.map(h => [h.start, h.end] as const)
+    const spans = spanLookup(hits.map(h => [h.start, h.end] as const))
     return hits.map(h => {
       const [line, column] = lines.at(h.start)
       return toFinding(h, buf, source, h.start, line, column, spans)
@@ -264,7 +264,7 @@ export function createLeakScanner (options: LeakScannerOptions) {
       const [dropped, lastDropped] = newlinesBefore(buf, drop)
       if (limit > decidedUpTo - base) {
         const hits = collect(buf)
-        const spans = hits.map(h => [h.start, h.end] as const)
+        const spans = spanLookup(hits.map(h => [h.start, h.end] as const))
         for (const h of hits) {
           if (h.end <= decidedUpTo - base || h.end > limit) continue
           const [line, column] = lines.at(h.start)

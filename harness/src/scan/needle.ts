@@ -34,7 +34,9 @@ export function forEachMatch (buf: Buffer, needle: Buffer, hist: Histogram, visi
   let from = 0
   for (let p = buf.indexOf(tail, from + k); p !== -1; p = buf.indexOf(tail, from + k)) {
     const at = p - k
-    if (k > 0 && buf.compare(needle, 0, k, at, p) !== 0) {
+    let same = at >= 0
+    for (let i = 0; same && i < k; i++) same = buf[at + i] === needle[i]
+    if (!same) {
       from = at + 1
       continue
     }

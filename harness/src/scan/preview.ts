@@ -23,6 +23,24 @@ function printable (buf: Uint8Array, a: number, b: number): string {
 /** Spans of other findings: a token that touches one is masked, however short. */
 export type Spans = ReadonlyArray<readonly [number, number]>
 
+/** The spans (sorted by start) that overlap [a, b), found by binary search: previews of many findings stay linear. */
+export function spanLookup (spans: Spans): (a: number, b: number) => Spans {
+  let longest = 0
+  for (const [s, e] of spans) longest = Math.max(longest, e - s)
+  return (a, b) => {
+    let lo = 0
+    let hi = spans.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (spans[mid]![0] < a - longest) lo = mid + 1
+      else hi = mid
+    }
+    const out: Array<readonly [number, number]> = []
+    for (let i = lo; i < spans.length && spans[i]![0] < b; i++) if (spans[i]![1] > a) out.push(spans[i]!)
+    return out
+  }
+}
+
 function touches (spans: Spans, s: number, e: number): boolean {
   for (const [a, b] of spans) if (a < e && s < b) return true
   return false
@@ -61,7 +79,7 @@ export function sanitizeLabel (label: string): string {
  * `...context«label»context...`, with the token holding buf[start, end) replaced by the label.
  * `wrapped`: the token may go on over line breaks (base64 wrapped at 64 or 76 columns).
  */
-export function redactedPreview (buf: Uint8Array, start: number, end: number, label: string, others: Spans = [], wrapped = false): string {
+export function redactedPreview (buf: Uint8Array, start: number, end: number, label: string, others: (a: number, b: number) => Spans = () => [], wrapped = false): string {
   const inToken = (i: number) => TOKEN[buf[i]!] === 1 || (wrapped && (buf[i] === 0x0a || buf[i] === 0x0d))
   let s = start
   while (s > 0 && start - s < TOKEN_LIMIT && inToken(s - 1)) s--
@@ -72,6 +90,6 @@ export function redactedPreview (buf: Uint8Array, start: number, end: number, la
   while (wrapped && s < start && (buf[s] === 0x0a || buf[s] === 0x0d)) s++
   const a = Math.max(0, s - CONTEXT)
   const b = Math.min(buf.length, e + CONTEXT)
-  const near = others.filter(([x, y]) => x < b && a < y)
+  const near = others(a, b)
   return (a > 0 ? '...' : '') + masked(buf, a, s, near) + '«' + sanitizeLabel(label) + '»' + masked(buf, e, b, near) + (b < buf.length ? '...' : '')
 }

@@ -77,14 +77,20 @@ export function defaultRules (): LeakRule[] {
   return defaults
 }
 
+const counts = new Uint32Array(65536)
+
+/** Shannon entropy of the UTF-16 code units of `text`, in bits per unit. */
 export function shannonEntropy (text: string): number {
-  if (text.length === 0) return 0
-  const counts = new Map<string, number>()
-  for (const ch of text) counts.set(ch, (counts.get(ch) ?? 0) + 1)
+  const n = text.length
+  if (n === 0) return 0
+  for (let i = 0; i < n; i++) counts[text.charCodeAt(i)]!++
   let h = 0
-  for (const n of counts.values()) {
-    const p = n / text.length
+  for (let i = 0; i < n; i++) {
+    const c = counts[text.charCodeAt(i)]!
+    if (c === 0) continue
+    const p = c / n
     h -= p * Math.log2(p)
+    counts[text.charCodeAt(i)] = 0
   }
   return h
 }
@@ -175,12 +181,14 @@ export function createRuleSet (rules: LeakRule[]) {
       let from = -1
       let to = -1
       const seen = new Set<number>()
-      const flush = () => {
+      // `before`: where the next region starts. A match from there on belongs to that region, which
+      // sees it whole; this one may see it cut off at its end.
+      const flush = (before: number) => {
         if (from < 0) return
         const found: RuleMatch[] = []
         evaluate(rule, buf.toString('latin1', from, to), from, found)
         for (const f of found) {
-          if (seen.has(f.start)) continue
+          if (seen.has(f.start) || f.start >= before) continue
           seen.add(f.start)
           out.push(f)
         }
@@ -188,15 +196,16 @@ export function createRuleSet (rules: LeakRule[]) {
       for (const p of hits) {
         const a = Math.max(0, p - rule.before)
         const b = Math.min(buf.length, p + rule.after)
-        if (a <= to) {
+        // Dense keywords merge windows; a region is cut at 64 KiB so no string grows with the input.
+        if (a <= to && to - from < 65536) {
           to = Math.max(to, b)
         } else {
-          flush()
+          flush(a)
           from = a
           to = b
         }
       }
-      flush()
+      flush(Infinity)
     }
   }
 

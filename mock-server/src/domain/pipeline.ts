@@ -66,6 +66,8 @@ export function checkCommonHeaders (headers: HeaderBag): ApiError | undefined {
 export function newRequestState (): RequestState {
   return {
     startNs: process.hrtime.bigint(),
+    config: {},
+    route: undefined,
     auth: undefined,
     authOutcome: undefined,
     authCode: undefined,
@@ -424,6 +426,8 @@ const bodyTooLarge = new ApiError('payload_too_large', MESSAGES.payload_too_larg
 const badMediaType = new ApiError('validation_error', 'Send bodies as application/json.', [{ field: 'Content-Type', message: 'must be application/json' }])
 const emptyJson = new ApiError('validation_error', 'The body is empty; send a JSON object.', [{ field: 'body', message: 'must be a JSON object' }])
 const badJson = new ApiError('validation_error', 'The body is not valid JSON.', [{ field: 'body', message: 'must be valid JSON' }])
+/** The refusals of parseBody, for app.ts to answer Fastify's own parser errors with the very same objects. */
+export const BODY_ERRORS = { tooLarge: bodyTooLarge, badMediaType, emptyJson, badJson } as const
 const JSON_TYPE_RE = /^application\/json\s*(?:;|$)/i
 const TEXT_TYPE_RE = /^text\/plain\s*(?:;|$)/i
 

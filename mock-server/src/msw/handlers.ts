@@ -66,9 +66,10 @@ export interface CreatedKey {
   tenantSlug: string
 }
 
-type Method = 'GET' | 'POST' | 'DELETE'
+type Method = 'GET' | 'HEAD' | 'POST' | 'DELETE'
 
 interface Exchange {
+  route: Route
   request: Request
   requestId: string
   auth: AuthContext | undefined
@@ -198,7 +199,7 @@ export function createTenzroHandlers (options: TenzroHandlersOptions = {}) {
     const requestId = requestIdFor(headers['x-request-id'], nextId)
     const state = newRequestState()
     const out: Record<string, string> = { 'x-request-id': requestId, 'x-api-version': '1' }
-    const x: Exchange = { request, requestId, auth: undefined, state, headers, query: queryOf(url), params, body: undefined, out }
+    const x = { route, request, requestId, auth: undefined, state, headers, query: queryOf(url), params, body: undefined, out } as Exchange
     let status: number
     let payload: string
     let contentType = JSON_TYPE
@@ -264,6 +265,7 @@ export function createTenzroHandlers (options: TenzroHandlersOptions = {}) {
     const bytes = new TextEncoder().encode(payload)
     out['content-length'] = String(bytes.byteLength)
     record(x, route, status, out['retry-after'])
+    if (request.method === 'HEAD') return new Response(null, { status, headers: out })
     if (f?.slowBody === undefined) return new Response(bytes, { status, headers: out })
     const { chunkBytes, delayMs } = f.slowBody
     let offset = 0
@@ -283,6 +285,8 @@ export function createTenzroHandlers (options: TenzroHandlersOptions = {}) {
   const routes: Route[] = []
   function route (method: Method, path: string, access: RouteAccess, handle: Route['handle']): void {
     routes.push({ method, path, access, limiter: rateLimit.compile(method, path, access), handle })
+    // Fastify answers HEAD for every GET route (exposeHeadRoutes), counted in the GET route's limit.
+    if (method === 'GET' && path !== '/api/events/stream') routes.push({ method: 'HEAD', path, access, limiter: rateLimit.compile('HEAD', path, access), handle })
   }
 
   const health = (x: Exchange): Reply => ok(x, { status: 'ok' })
@@ -302,7 +306,7 @@ export function createTenzroHandlers (options: TenzroHandlersOptions = {}) {
     // Response as HTTP/1.1, and without framing a cut body (fault sse-drop) would read as a clean end.
     const response = new Response(sink.body, { status: 200, headers: { ...x.out, ...SSE_HEADERS, 'transfer-encoding': 'chunked' } })
     // SseStream writes to node:http's ServerResponse; StreamBody is the part of it that it uses.
-    streams.start(plan, sink as unknown as ServerResponse, () => { record(x, routesByKey.get('GET /api/events/stream'), 200, undefined) }).catch(onError)
+    streams.start(plan, sink as unknown as ServerResponse, () => { record(x, x.route, 200, undefined) }).catch(onError)
     return { response }
   })
 
@@ -313,10 +317,13 @@ export function createTenzroHandlers (options: TenzroHandlersOptions = {}) {
     route('GET', prefix + '/validate', {}, (x) => ({ status: 200, payload: JSON.stringify(admin.validate(x.auth!, x.state.rateLimit)) }))
   }
 
-  const routesByKey = new Map(routes.map((r) => [`${r.method} ${r.path}`, r]))
-  const verbs = { GET: http.get, POST: http.post, DELETE: http.delete }
+  const verbs = { GET: http.get, HEAD: http.head, POST: http.post, DELETE: http.delete }
   const handlers: HttpHandler[] = routes.map((r) =>
-    verbs[r.method](baseUrl + r.path, ({ request, params }) => serve(r, request, params as Record<string, string>)))
+    verbs[r.method](baseUrl + r.path, ({ request, params }) => {
+      // msw matches a trailing slash that the Fastify router (ignoreTrailingSlash: false) does not.
+      const path = new URL(request.url).pathname
+      return serve(path.endsWith('/') && !r.path.endsWith('/') ? undefined : r, request, params as Record<string, string>)
+    }))
   // Everything else under the base URL is 404 not_found in the envelope, like the Fastify mock.
   handlers.push(http.all(baseUrl + '/*', ({ request }) => serve(undefined, request, {})))
 

@@ -52,7 +52,7 @@ export default fp(async function auth (app, opts: { keys: () => KeyStore }) {
 
   app.addHook('onRequest', function (request, _reply, done) {
     if (request.is404) { done(); return }
-    const cfg = request.routeOptions.config
+    const cfg = request.state.config
     if (cfg.public === true || cfg.control === true) { done(); return }
     const admin = cfg.admin === true
     const errs = admin ? adminErrors : errors

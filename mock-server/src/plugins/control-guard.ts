@@ -15,7 +15,7 @@ export default fp(async function controlGuard (app, opts: { token: string | unde
   const tokenRefused = new ApiError('invalid_api_key', 'The control API needs the X-Harness-Token the mock was started with.', [{ field: 'X-Harness-Token', message: 'missing or wrong' }])
 
   app.addHook('onRequest', function (request, _reply, done) {
-    if (request.routeOptions.config.control !== true) { done(); return }
+    if (request.state.config.control !== true) { done(); return }
     if (!opts.allowRemote && !isLoopback(request.socket.remoteAddress)) { done(remoteRefused); return }
     if (token !== undefined) {
       const given = request.headers['x-harness-token']

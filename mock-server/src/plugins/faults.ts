@@ -17,7 +17,7 @@ export default fp(async function faults (app, opts: { context: () => MockContext
       tenantSlug: auth.tenantSlug,
       keyId: auth.keyId,
       method: request.method,
-      route: request.routeOptions.url ?? ''
+      route: request.state.route ?? ''
     }, request.method === 'POST')
     done()
   })

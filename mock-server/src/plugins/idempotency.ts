@@ -12,7 +12,7 @@ export default fp(async function idempotency (app, opts: { store: () => Idempote
 
   app.addHook('preHandler', function (request, reply, done) {
     const auth = request.state.auth
-    if (request.method !== 'POST' || auth === undefined || request.routeOptions.config.control === true) { done(); return }
+    if (request.method !== 'POST' || auth === undefined || request.state.config.control === true) { done(); return }
     const key = request.headers['x-idempotency-key']
     if (key === undefined) { request.state.idempotency = 'missing'; done(); return }
     if (typeof key !== 'string' || !IDEMPOTENCY_KEY_RE.test(key)) { done(badKey); return }

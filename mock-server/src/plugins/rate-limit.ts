@@ -131,12 +131,12 @@ export default fp(async function mockRateLimit (app: FastifyInstance, opts: Rate
   // Routes registered before this plugin (and the 404 handler) compile on first use.
   const late = new WeakMap<object, RouteLimiter>()
   function routeLimiter (request: FastifyRequest): RouteLimiter {
-    const cfg = request.routeOptions.config
+    const cfg = request.state.config
     const own = cfg.mockRateLimit?.[request.method]
     if (own !== undefined) return own
     let r = late.get(cfg)
     if (r === undefined) {
-      r = compile(request.method, request.routeOptions.url ?? request.url.split('?')[0]!, cfg)
+      r = compile(request.method, request.state.route ?? request.url.split('?')[0]!, cfg)
       late.set(cfg, r)
     }
     return r

@@ -42,7 +42,7 @@ export default fp(async function record (app, opts: { context: () => MockContext
       // Whether the client chose the id (1.2): retries of one logical request can then be told apart.
       clientRequestId: request.headers['x-request-id'] === request.id,
       method: request.method,
-      route: request.routeOptions.url ?? null,
+      route: s.route ?? null,
       path,
       status: statusCode,
       durationMs: Math.round(Number(process.hrtime.bigint() - s.startNs) / 1e4) / 100,

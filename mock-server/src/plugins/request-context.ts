@@ -5,11 +5,14 @@ import { ApiError } from '../errors.ts'
 import type { RequestState } from '../types.ts'
 
 const NETWORKS = new Set(['devnet', 'testnet', 'mainnet'])
+const NO_CONFIG: RequestState['config'] = Object.freeze({})
 
 /** A fresh per-request state; also used by app.ts for requests Fastify refuses before any hook runs. */
 export function createRequestState (): RequestState {
   return {
     startNs: process.hrtime.bigint(),
+    config: NO_CONFIG,
+    route: undefined,
     auth: undefined,
     authOutcome: undefined,
     authCode: undefined,
@@ -27,7 +30,11 @@ export default fp(async function requestContext (app) {
   app.decorateRequest('state', null as unknown as RequestState)
 
   app.addHook('onRequest', function (request, reply, done) {
-    request.state = createRequestState()
+    const state = createRequestState()
+    const ro = request.routeOptions
+    state.config = ro.config
+    state.route = ro.url
+    request.state = state
     reply.header('x-request-id', request.id)
     reply.header('x-api-version', '1')
     const h = request.headers

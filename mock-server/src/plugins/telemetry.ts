@@ -56,6 +56,11 @@ export interface TelemetryOptions {
   tracer?: Tracer | undefined
   /** Producer span contexts kept for links from deliveries. Default 10 000. */
   maxProducers?: number
+  /**
+   * Test switch (config.unsafeDisableRedaction): capture every request header and the raw URL, so the
+   * canary test can prove it would find a key that reached a span. Never in production.
+   */
+  unsafeDisableRedaction?: boolean
 }
 
 declare module 'fastify' {
@@ -216,7 +221,9 @@ export default fp(async function telemetry (app: FastifyInstance, opts: Telemetr
 
   app.decorateRequest('tenzroSpan', null)
 
-  app.addHook('onRequest', function (request, _reply, done) {
+  const unsafe = opts.unsafeDisableRedaction === true
+
+  app.addHook('onRequest', function startServerSpan (request, _reply, done) {
     const raw = request.raw
     const h = request.headers
     const url = raw.url ?? '/'
@@ -244,13 +251,21 @@ export default fp(async function telemetry (app: FastifyInstance, opts: Telemetr
     }
     const ua = h['user-agent']
     if (ua !== undefined) attributes[N.ATTR_USER_AGENT_ORIGINAL] = ua.length > 512 || looksSecret(ua) ? N.REDACTED : ua
+    if (unsafe) {
+      attributes[N.ATTR_URL_PATH] = path
+      if (q !== -1) attributes[N.ATTR_URL_QUERY] = url.slice(q + 1)
+      if (ua !== undefined) attributes[N.ATTR_USER_AGENT_ORIGINAL] = ua
+      for (const [name, value] of Object.entries(h)) {
+        if (value !== undefined) attributes['http.request.header.' + name] = Array.isArray(value) ? value : [value]
+      }
+    }
     const tp = h.traceparent
     request.tenzroSpan = tracer.startSpan(spanName(method, route), { kind: SpanKind.SERVER, attributes },
       tp === undefined ? ROOT_CONTEXT : extractContext(tp, h.tracestate))
     done()
   })
 
-  app.addHook('onResponse', function (request: FastifyRequest, reply: FastifyReply, done) {
+  app.addHook('onResponse', function endServerSpanHook (request: FastifyRequest, reply: FastifyReply, done) {
     const span = request.tenzroSpan
     if (span !== null) {
       request.tenzroSpan = null

@@ -174,6 +174,17 @@ export default async function eventRoutes (app: FastifyInstance) {
     const retryMs = faults?.retryMs ?? cfg.retryMs
     res.write(faults?.retryMs === undefined ? defaultRetry : retryFrame(faults.retryMs))
 
+    record('stream', {
+      phase: 'open',
+      streamId,
+      tenant: auth.tenantId,
+      keyId: auth.keyId,
+      requestId: request.id,
+      subjects: subjects.patterns.length === 0 ? null : subjects.patterns,
+      lastEventId: resume.id ?? null,
+      retryMs,
+      faults: faults === undefined || faults.labels.length === 0 ? null : faults.labels
+    })
     const stream = new SseStream(sse, {
       streamId,
       res,
@@ -187,23 +198,14 @@ export default async function eventRoutes (app: FastifyInstance) {
       owner: request
     })
     registry.add(stream)
-    record('stream', {
-      phase: 'open',
-      streamId,
-      tenant: auth.tenantId,
-      keyId: auth.keyId,
-      requestId: request.id,
-      subjects: subjects.patterns.length === 0 ? null : subjects.patterns,
-      lastEventId: resume.id ?? null,
-      retryMs,
-      faults: faults === undefined || faults.labels.length === 0 ? null : faults.labels
-    })
     if (faults?.retryMs !== undefined) stream.fault('sse-retry', { retryMs: faults.retryMs, labels: faults.labels })
     if (resume.id !== undefined) {
       record('resume', { streamId, tenant: auth.tenantId, keyId: auth.keyId, requestId: request.id, lastEventId: resume.id, via: resume.via, from: (after ?? resume.id) + 1 })
     }
     if (duplicateUpTo > 0) stream.fault('sse-duplicate', { count: faults!.duplicate, from: after! + 1, to: duplicateUpTo, labels: faults!.labels })
 
+    // The client may have gone while this handler awaited: 'close' has fired already and will not again.
+    if (res.destroyed) { stream.onClose(); return }
     try {
       stream.attach(await log.subscribe(auth.tenantId, { after }, stream))
     } catch (err) {

@@ -156,7 +156,8 @@ export class SseStream implements EventSink {
     const ok = this.out(frameOf(e))
     this.sent++
     this.lastId = e.seq
-    this.ctx.record('frame', this.entry({ id: e.seq, event: e.subject, replay: !this.isLive, duplicate: e.seq <= this.duplicateUpTo }))
+    // One literal with every field: one shape, no property additions on the per-frame path.
+    this.ctx.record('frame', { id: e.seq, event: e.subject, replay: !this.isLive, duplicate: e.seq <= this.duplicateUpTo, streamId: this.streamId, tenant: this.tenantId, keyId: this.keyId, requestId: this.requestId })
     if (this.isLive) {
       // Live events are not flow-controlled: a socket that does not drain is cut, not buffered for.
       if (this.res.writableLength > this.ctx.maxBufferedBytes) { this.slowConsumer(); return false }

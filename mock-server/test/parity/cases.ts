@@ -366,7 +366,14 @@ export const CASES: ParityCase[] = [
       const eventsHealth = await observe('GET /api/events/health without a key', await get(t, '/api/events/health', {}))
       const versionOn404 = await observe('X-API-Version: 2 on an unknown route', await get(t, '/nowhere', { 'x-api-version': '2' }))
       expect(errorCode(versionOn404)).toBe('unsupported_api_version')
-      return [echoed, keyish, network, health, eventsHealth, versionOn404]
+      const slash = await observe('a trailing slash', await get(t, '/api/wallet/list/', headersOf(k)))
+      expect(slash.status).toBe(404)
+      const head = await observe('HEAD /api/wallet/list', await t.fetch(`${t.baseUrl}/api/wallet/list?limit=2`, { method: 'HEAD', headers: headersOf(k) }))
+      expect(head.status).toBe(200)
+      expect(head.headers['x-ratelimit-remaining']).toBe('97')
+      const put = await observe('PUT on a POST route', await t.fetch(`${t.baseUrl}/api/wallet/create`, { method: 'PUT', headers: headersOf(k) }))
+      expect(put.status).toBe(404)
+      return [echoed, keyish, network, health, eventsHealth, versionOn404, slash, head, put, await recordView(t)]
     }
   },
 

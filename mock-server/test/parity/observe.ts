@@ -35,7 +35,7 @@ export function normaliseHeaders (h: Headers): Record<string, string> {
 export async function observe (label: string, res: Response): Promise<Observation> {
   const text = await res.text()
   const json = /^application\/json/.test(res.headers.get('content-type') ?? '')
-  return { label, status: res.status, headers: normaliseHeaders(res.headers), body: json ? normaliseBody(JSON.parse(text)) : text }
+  return { label, status: res.status, headers: normaliseHeaders(res.headers), body: json && text.length > 0 ? normaliseBody(JSON.parse(text)) : text }
 }
 
 /** A stream's bytes as text, and how it ended: still open when read stopped, ended cleanly, or cut. */
