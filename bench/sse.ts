@@ -4,14 +4,16 @@
 //
 //   node bench/sse.ts                      1,000 concurrent streams (default)
 //   node bench/sse.ts --streams 10000      10,000 streams (or TENZRO_BENCH_SSE_STREAMS=10000)
-//   node bench/sse.ts --duration 20        seconds of publishing per server (default 10)
+//   node bench/sse.ts --duration 20        seconds of publishing per server and round (default 10)
+//   node bench/sse.ts --rounds 4           rounds, alternating which server goes first (default 2)
 //
 // Load: the streams are split over G groups (tenants for the mock, channels for the baseline). Every
 // second each group gets one event, the groups staggered over the second, so every stream receives one
 // event per second. Reported per server: p50/p99 delivery delay (publish in the server process to
-// receipt in the client process, both on performance.timeOrigin + now()) and RSS per stream (RSS with
-// the streams open minus RSS before, after a GC, divided by the stream count; measured again after the
-// publishing phase, where the mock's record of every frame adds to it). Goals: RSS per stream
+// receipt in the client process, both on performance.timeOrigin + now()) and RSS per stream: the
+// marginal cost, (RSS with all streams - RSS with half of them) / streams in between, after a GC, so
+// one-time costs of the first connections cancel out; the JS heap per stream the same way; and what
+// the publishing phase adds (the mock's record of every frame, bounded). Goals: RSS per stream
 // <= 1.25x the baseline's, p99 delay <= 1.5x the baseline's. Also: replaying 10,000 events from the
 // memory backend to one reconnecting client (Last-Event-ID: 0), goal < 100 ms.
 //
@@ -33,6 +35,8 @@ export interface BenchSseOptions {
   replayEvents?: number
   /** Replay rounds; the median is reported (default 5). */
   replayRounds?: number
+  /** Fan-out rounds, alternating which server goes first; medians are reported (default 2). */
+  rounds?: number
 }
 
 type Kind = 'mock' | 'baseline'
@@ -139,7 +143,9 @@ async function serve (spec: ServeSpec): Promise<void> {
 interface Child { child: ChildProcess, ready: Ready, call<T> (op: string): Promise<T> }
 
 async function startChild (spec: ServeSpec): Promise<Child> {
-  const execArgv = ['--expose-gc', ...(process.env.TENZRO_BENCH_SSE_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.TENZRO_BENCH_SSE_PROFILE_DIR}`])]
+  // Both servers get the same fixed young generation. Left to itself V8 grows it with the allocation
+  // rate (to ~100 MB here), which swamps a per-stream RSS figure with a GC heuristic.
+  const execArgv = ['--expose-gc', '--min-semi-space-size=16', '--max-semi-space-size=16', ...(process.env.TENZRO_BENCH_SSE_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.TENZRO_BENCH_SSE_PROFILE_DIR}`])]
   const child = fork(SELF, ['--serve', JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
   const ready = await new Promise<Ready>((resolve, reject) => {
     child.once('message', (m) => resolve(m as Ready))
@@ -205,13 +211,21 @@ interface FanoutResult {
   p50DelayMs: number
   p99DelayMs: number
   maxDelayMs: number
+  /** RSS before any stream, after start-up. */
   rssBeforeMb: number
-  /** RSS with every stream open, before any event: what holding a stream costs. */
+  /** RSS with every stream open, before any event. */
   rssWithStreamsMb: number
+  /**
+   * Marginal RSS per stream: (RSS with all streams - RSS with half of them) / (streams opened in
+   * between). One-time costs of the first connections (JIT, pools, heap reservations) cancel out.
+   */
   rssPerStreamKb: number
-  /** RSS after the publishing phase, streams still open: adds what events leave behind (the mock's record). */
+  /** The same slope for the JS heap in use (after GC): the server's own objects, without sockets. */
+  heapPerStreamKb: number
+  /** RSS after the publishing phase, streams still open. */
   rssAfterEventsMb: number
-  rssPerStreamAfterEventsKb: number
+  /** What the publishing phase added (for the mock: its request record, one entry per frame sent). */
+  rssGrowthDuringEventsMb: number
 }
 
 async function fanout (kind: Kind, streams: number, durationS: number, groups: number): Promise<FanoutResult> {
@@ -227,11 +241,7 @@ async function fanout (kind: Kind, streams: number, durationS: number, groups: n
         ? openStream(`${base}/api/events/stream`, { 'x-api-key': k.key, 'x-tenant-id': k.tenantId }, agent, onBlock)
         : openStream(`${base}/stream?g=${g}`, {}, agent, onBlock)
     }
-    // Warm up (JIT, first allocations) with streams that are closed again, so RSS before is comparable.
-    const warm = await Promise.all(Array.from({ length: 200 }, (_, j) => open(j, () => {})))
-    for (const r of warm) r.close()
-    await new Promise((resolve) => setTimeout(resolve, 200))
-    const rssBefore = (await c.call<{ rss: number }>('rss')).rss
+    const before = await c.call<{ rss: number, heapUsed: number }>('rss')
     const delays: number[] = []
     let measuring = false
     const onBlock = (block: string) => {
@@ -239,20 +249,25 @@ async function fanout (kind: Kind, streams: number, durationS: number, groups: n
       const i = block.indexOf('"t":')
       if (i !== -1) delays.push(now() - Number.parseFloat(block.slice(i + 4)))
     }
-    // Open in batches so the accept queue is never the thing measured.
-    for (let i = 0; i < streams; i += 200) {
+    // Open in batches so the accept queue is never the thing measured; measure at half and at all.
+    const step = Math.max(10, Math.min(200, Math.floor(streams / 10)))
+    let half: { rss: number, heapUsed: number, at: number } | undefined
+    for (let i = 0; i < streams; i += step) {
+      if (i >= streams / 2 && half === undefined) half = { ...await c.call<{ rss: number, heapUsed: number }>('rss'), at: i }
       const batch: Array<Promise<Receiver>> = []
-      for (let j = i; j < Math.min(streams, i + 200); j++) batch.push(open(j, onBlock))
+      for (let j = i; j < Math.min(streams, i + step); j++) batch.push(open(j, onBlock))
       receivers.push(...await Promise.all(batch))
     }
-    const rssWith = (await c.call<{ rss: number }>('rss')).rss
+    const withStreams = await c.call<{ rss: number, heapUsed: number }>('rss')
+    const h = half ?? { ...before, at: 0 }
+    const opened = streams - h.at
     await c.call('start')
     await new Promise((resolve) => setTimeout(resolve, WARMUP_S * 1000))
     measuring = true
     await new Promise((resolve) => setTimeout(resolve, durationS * 1000))
     measuring = false
     await c.call('stop')
-    const rssAfter = (await c.call<{ rss: number }>('rss')).rss
+    const after = await c.call<{ rss: number }>('rss')
     const sorted = Float64Array.from(delays).sort()
     return {
       streams,
@@ -261,11 +276,12 @@ async function fanout (kind: Kind, streams: number, durationS: number, groups: n
       p50DelayMs: percentile(sorted, 0.5),
       p99DelayMs: percentile(sorted, 0.99),
       maxDelayMs: sorted.length === 0 ? Number.NaN : sorted[sorted.length - 1]!,
-      rssBeforeMb: rssBefore / 1048576,
-      rssWithStreamsMb: rssWith / 1048576,
-      rssPerStreamKb: (rssWith - rssBefore) / streams / 1024,
-      rssAfterEventsMb: rssAfter / 1048576,
-      rssPerStreamAfterEventsKb: (rssAfter - rssBefore) / streams / 1024
+      rssBeforeMb: before.rss / 1048576,
+      rssWithStreamsMb: withStreams.rss / 1048576,
+      rssPerStreamKb: (withStreams.rss - h.rss) / opened / 1024,
+      heapPerStreamKb: (withStreams.heapUsed - h.heapUsed) / opened / 1024,
+      rssAfterEventsMb: after.rss / 1048576,
+      rssGrowthDuringEventsMb: (after.rss - withStreams.rss) / 1048576
     }
   } finally {
     for (const r of receivers) r.close()
@@ -301,36 +317,55 @@ async function replay (events: number, rounds: number): Promise<{ events: number
   }
 }
 
+function medianOf (xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/** Per-field median over rounds. */
+function medianResult (rs: FanoutResult[]): FanoutResult {
+  const out = { ...rs[0]! }
+  for (const k of Object.keys(out) as Array<keyof FanoutResult>) out[k] = medianOf(rs.map((r) => r[k]))
+  return out
+}
+
 export async function benchSse (opts: BenchSseOptions = {}) {
   const streams = opts.streams ?? (Number(process.env.TENZRO_BENCH_SSE_STREAMS) || 1000)
   const durationS = opts.durationS ?? 10
   const groups = opts.groups ?? 10
-  const baseline = await fanout('baseline', streams, durationS, groups)
-  const mock = await fanout('mock', streams, durationS, groups)
+  const rounds = opts.rounds ?? 2
+  const b: FanoutResult[] = []
+  const m: FanoutResult[] = []
+  // Alternate which server goes first, so drift on a shared machine and the client's own warm-up hit both.
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) { b.push(await fanout('baseline', streams, durationS, groups)); m.push(await fanout('mock', streams, durationS, groups)) } else { m.push(await fanout('mock', streams, durationS, groups)); b.push(await fanout('baseline', streams, durationS, groups)) }
+  }
+  const baseline = medianResult(b)
+  const mock = medianResult(m)
   const replayed = await replay(opts.replayEvents ?? 10_000, opts.replayRounds ?? 5)
   const rssRatio = mock.rssPerStreamKb / baseline.rssPerStreamKb
-  const rssAfterRatio = mock.rssPerStreamAfterEventsKb / baseline.rssPerStreamAfterEventsKb
   const p99Ratio = mock.p99DelayMs / baseline.p99DelayMs
   return {
-    name: `SSE fan-out, ${streams} streams x 1 event/s for ${durationS} s: mock vs minimal node:http SSE server`,
+    name: `SSE fan-out, ${streams} streams x 1 event/s for ${durationS} s: mock vs minimal node:http SSE server (median of ${rounds} rounds)`,
     baseline,
     mock,
     rssPerStreamRatio: rssRatio,
-    // Includes the mock's request record, one entry per frame sent (bounded by record.capacity): it
-    // grows with events and run time, not with streams.
-    rssPerStreamAfterEventsRatio: rssAfterRatio,
+    heapPerStreamRatio: mock.heapPerStreamKb / baseline.heapPerStreamKb,
     p99DelayRatio: p99Ratio,
     goals: { rssPerStreamRatio: '<= 1.25', p99DelayRatio: '<= 1.5', replayMedianMs: '< 100' },
     met: { rssPerStream: rssRatio <= 1.25, p99Delay: p99Ratio <= 1.5, replay: replayed.medianMs < 100 },
-    replay: replayed
+    replay: replayed,
+    rounds: { baseline: b, mock: m }
   }
 }
 
 if (process.argv.includes('--serve')) {
   await serve(JSON.parse(process.argv[process.argv.indexOf('--serve') + 1]!) as ServeSpec)
 } else if (import.meta.main) {
-  const { values } = parseArgs({ options: { streams: { type: 'string' }, duration: { type: 'string' }, groups: { type: 'string' } } })
+  const { values } = parseArgs({ options: { streams: { type: 'string' }, duration: { type: 'string' }, groups: { type: 'string' }, rounds: { type: 'string' } } })
   const result = await benchSse({
+    ...(values.rounds === undefined ? {} : { rounds: Number(values.rounds) }),
     ...(values.streams === undefined ? {} : { streams: Number(values.streams) }),
     ...(values.duration === undefined ? {} : { durationS: Number(values.duration) }),
     ...(values.groups === undefined ? {} : { groups: Number(values.groups) })

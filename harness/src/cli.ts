@@ -56,7 +56,8 @@ reconnection, idempotency, secrets.
 
 Options:
   --profile <name>        fault profile (default: default; see \`tenzro-harness profiles\`)
-  --duration <s>          how long the command runs (default: the profile's, 60 s for default)
+  --duration <s>          how long the command runs, counted from its first request (at most 10 s
+                          after the start); default: the profile's, 60 s for default
   --target <url>          use a running mock instead of an embedded one
   --control-token <t>     X-Harness-Token for the target's control API
   --log-file <path>       a log file your client writes, scanned for the key (repeatable)

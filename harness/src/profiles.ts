@@ -70,11 +70,11 @@ const fastClient = { TENZRO_HEARTBEAT_TIMEOUT_MS: '2500' }
  * - the list route fails persistently first (a client that retries without a cap shows it early), then
  *   429s, a 503 with Retry-After and four chains of 500s; the key limit is high, so the only 429s are
  *   the injected ones;
- * - the stream is dropped mid-frame, then refused for 6 s, which loses more events than the log keeps
- *   (a stream.gap, contract 4.4, early enough to judge the resync), then dropped between frames,
- *   duplicated on resume and stalled (an outage the log covers: no second gap), then told `retry: 2000`
- *   and dropped;
- * - the key is revoked at 17 s.
+ * - the stream is dropped mid-frame, then refused for 5 s, which loses more events than the log keeps
+ *   (a stream.gap, contract 4.4, early enough to judge the resync); the stream after the gap is told
+ *   `retry: 2000` and dropped; the next is duplicated on resume and stalls (an outage the log covers:
+ *   no second gap); the last is dropped between frames;
+ * - the key is revoked at 18 s.
  */
 const quickRest: FaultSpec[] = [
   { id: '500-persistent', type: 'error', status: 500, scope: { route: LIST }, after: 5, times: 10 },
@@ -87,12 +87,12 @@ const quickRest: FaultSpec[] = [
 
 const quickSse: FaultSpec[] = [
   { id: 'drop-mid-frame', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 5, where: 'after-id', times: 1 },
-  { id: 'reject-503', type: 'sse-reject', status: 503, retryAfterS: 6, scope: { route: STREAM }, after: 1, times: 1 },
-  { id: 'drop-between', type: 'sse-drop', scope: { route: STREAM }, afterMs: 1000, after: 2, times: 1 },
+  { id: 'reject-503', type: 'sse-reject', status: 503, retryAfterS: 5, scope: { route: STREAM }, after: 1, times: 1 },
+  { id: 'retry-2s', type: 'sse-retry', retryMs: 2000, scope: { route: STREAM }, after: 2, times: 1 },
+  { id: 'drop-after-retry-change', type: 'sse-drop', scope: { route: STREAM }, afterMs: 1000, after: 2, times: 1 },
   { id: 'duplicate-on-resume', type: 'sse-duplicate', scope: { route: STREAM }, count: 3, after: 3, times: 1 },
   { id: 'stall', type: 'sse-stall', scope: { route: STREAM }, afterEvents: 5, after: 3, times: 1 },
-  { id: 'retry-2s', type: 'sse-retry', retryMs: 2000, scope: { route: STREAM }, after: 4, times: 1 },
-  { id: 'drop-after-retry-change', type: 'sse-drop', scope: { route: STREAM }, afterMs: 1000, after: 4, times: 1 }
+  { id: 'drop-between', type: 'sse-drop', scope: { route: STREAM }, afterMs: 1000, after: 4, times: 1 }
 ]
 
 export const PROFILES: Record<string, Profile> = {
@@ -119,11 +119,11 @@ export const PROFILES: Record<string, Profile> = {
     name: 'quick',
     description: 'the faults of default compressed into 20 s, with a 1 s heartbeat (the client gets TENZRO_HEARTBEAT_TIMEOUT_MS=2500); for CI and the example clients',
     durationS: 20,
-    // 10 events/s and 52 retained: the 7 s refusal loses events, the 4 s stall does not.
-    mock: { events: { capacity: 52, generatorRate: 10, retryMs: 1000, ...fastStream } },
+    // 10 events/s and 45 retained: the 6 s outage around the refusal loses events, the 3.5 s stall does not.
+    mock: { events: { capacity: 45, generatorRate: 10, retryMs: 1000, ...fastStream } },
     keyRateLimit: 100_000,
     faults: [...quickRest, ...quickSse],
-    revokeAtS: 17,
+    revokeAtS: 18,
     stallDetectMs: 5000,
     resyncWithinMs: 5000,
     checks: ['auth', 'throttling', 'reconnection', 'idempotency', 'secrets'],

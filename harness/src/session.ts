@@ -37,6 +37,8 @@ export interface SessionOptions {
   /** Where the embedded mock writes its log (the harness's own output, scanned by the self-check test). */
   mockLogFile?: string | undefined
   killGraceMs?: number
+  /** Longest wait for the client's first request before the profile's clock starts anyway (default 10 s). */
+  startGraceMs?: number
   onProgress?: (line: string) => void
 }
 
@@ -48,6 +50,7 @@ export interface SessionResult {
 }
 
 const OUTPUT_CAP = 64 * 1024 * 1024
+const START_GRACE_MS = 10_000
 
 class Capture extends Writable {
   chunks: Buffer[] = []
@@ -124,19 +127,45 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
       child.once('close', (code, signal) => resolve({ code, signal }))
     })
     const timers: NodeJS.Timeout[] = []
-    if (o.profile.revokeAtS !== undefined && o.profile.revokeAtS * 1000 < durationMs) {
+    let childDone = false
+    void exited.then(() => { childDone = true })
+    // The profile's clock (the revocation, the end of the run) starts at the client's first request,
+    // or START_GRACE_MS after the spawn without one: a slow start (a cold runtime, a loaded CI machine)
+    // then costs the timeline nothing, and a profile's faults land at the same moments for every client.
+    let clockAt: number | undefined
+    const startClock = () => {
+      if (clockAt !== undefined) return
+      clockAt = Date.now()
+      if (o.profile.revokeAtS !== undefined && o.profile.revokeAtS * 1000 < durationMs) {
+        timers.push(setTimeout(() => {
+          revokedAtMs = Date.now()
+          control.revokeKey(key.id).then(() => progress(`${o.name}: key revoked at +${o.profile.revokeAtS} s`), (err) => progress(`${o.name}: revoking the key failed: ${(err as Error).message}`))
+        }, o.profile.revokeAtS * 1000))
+      }
       timers.push(setTimeout(() => {
-        revokedAtMs = Date.now()
-        control.revokeKey(key.id).then(() => progress(`${o.name}: key revoked at +${o.profile.revokeAtS} s`), (err) => progress(`${o.name}: revoking the key failed: ${(err as Error).message}`))
-      }, o.profile.revokeAtS * 1000))
+        stoppedByHarness = true
+        child.kill('SIGTERM')
+        timers.push(setTimeout(() => { child.kill('SIGKILL') }, o.killGraceMs ?? 5000))
+      }, durationMs))
     }
-    timers.push(setTimeout(() => {
-      stoppedByHarness = true
-      child.kill('SIGTERM')
-      timers.push(setTimeout(() => { child.kill('SIGKILL') }, o.killGraceMs ?? 5000))
-    }, durationMs))
+    const startWatch = (async () => {
+      const deadline = Date.now() + (o.startGraceMs ?? START_GRACE_MS)
+      let seen = startSeq
+      while (clockAt === undefined && !childDone && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        try {
+          const { lastSeq } = await control.recordStats()
+          if (lastSeq <= seen) continue
+          const fresh = await control.record(seen)
+          seen = lastSeq
+          if (fresh.some((e) => (e as Record<string, unknown>).tenant === tenant.id || (e as Record<string, unknown>).keyId === key.id)) break
+        } catch { /* the control API hiccuped: try again */ }
+      }
+      if (!childDone) startClock()
+    })()
     const tick = setInterval(() => progress(`${o.name}: +${Math.round((Date.now() - started) / 1000)} s`), 5000)
     const exit = await exited
+    await startWatch
     clearInterval(tick)
     for (const t of timers) clearTimeout(t)
     if (spawnError !== undefined) child.kill('SIGKILL')

@@ -92,6 +92,13 @@ describe('tenzro-api-key', () => {
     }
   })
 
+  it('reports a key with one encoded character once, as the whole key, not also as a fragment', () => {
+    const key = otherKey(createRandom(13))
+    const at = key.length - 20
+    const text = `GET /?k=${key.slice(0, at)}%${key.charCodeAt(at).toString(16).toUpperCase()}${key.slice(at + 1)}&x=1`
+    expect(rulesOnly.scan(text, 'x').map(f => [f.id, f.encoding, f.offset, f.length])).toEqual([['rule:tenzro-api-key', 'url', 8, key.length + 2]])
+  })
+
   it('shows the tenant and masks the secret in the preview', () => {
     const key = otherKey(createRandom(1), 'mycompany')
     const [f] = rulesOnly.scan(`X-API-Key: ${key}\n`, 'headers.txt')

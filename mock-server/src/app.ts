@@ -1,17 +1,16 @@
 // buildApp(config, deps): a ready Fastify instance of the Tenzro mock. Never reads the environment and
 // never listens (house style principle 1): server.ts and the tests do that.
-import { randomBytes } from 'node:crypto'
 import Fastify, { LogController, type FastifyInstance, type FastifyError, type FastifyReply } from 'fastify'
 import pino, { type DestinationStream } from 'pino'
 import type { MockConfig } from './config.ts'
 import { createMockContext, type MockContext } from './context.ts'
 import { ApiError, isApiError, MESSAGES, type ErrorDetail } from './errors.ts'
-import { errorBody } from './envelope.ts'
+import { BODY_ERRORS, createRequestIdGenerator, errorEnvelope, newRequestState, notFoundError, requestIdFor } from './domain/pipeline.ts'
 import { createLogger, serializeError } from './logger.ts'
 import { createEventLog } from './domain/event-log/index.ts'
 import type { EventLog } from './domain/event-log/types.ts'
 import type { Tracer } from '@opentelemetry/api'
-import requestContext, { createRequestState } from './plugins/request-context.ts'
+import requestContext from './plugins/request-context.ts'
 import controlGuard from './plugins/control-guard.ts'
 import auth from './plugins/auth.ts'
 import idempotency from './plugins/idempotency.ts'
@@ -44,24 +43,6 @@ export interface AppDeps {
   tracer?: Tracer
 }
 
-const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/
-// A key fits REQUEST_ID_RE; echoing it would put the secret in every log line and answer (1.5), so a
-// key-shaped X-Request-Id is replaced like an invalid one.
-const KEYISH_ID_RE = /tnz_/i
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
-
-/** `req_` + 26 chars (contract 1.2): 10 random chars per process, then a 16-char counter. */
-function requestIdGenerator (): () => string {
-  const bytes = randomBytes(10)
-  let prefix = 'req_'
-  for (const b of bytes) prefix += CROCKFORD[b & 31]
-  let n = 0
-  return () => {
-    n++
-    return prefix + n.toString(32).toUpperCase().padStart(16, '0')
-  }
-}
-
 function validationDetails (err: FastifyError): ErrorDetail[] {
   return (err.validation ?? []).map((v) => {
     const params = v.params as Record<string, unknown>
@@ -74,27 +55,28 @@ function validationDetails (err: FastifyError): ErrorDetail[] {
   })
 }
 
+const paramTooLong = new ApiError('not_found', MESSAGES.not_found, [{ field: 'path', message: 'a path parameter is too long' }])
+const badUrl = new ApiError('validation_error', 'The URL is not valid: fix its percent-encoding.', [{ field: 'url', message: 'invalid percent-encoding' }])
+const badHttp = new ApiError('validation_error', 'The request is not valid HTTP/1.1.', [{ field: 'request', message: 'malformed or incomplete' }])
+const headersTooLarge = new ApiError('validation_error', 'The request is not valid HTTP/1.1.', [{ field: 'headers', message: 'too large' }])
+const rejectedByHttp = new ApiError('validation_error', 'The request is invalid.', [{ field: 'request', message: 'rejected by the HTTP layer' }])
+const internalError = new ApiError('internal_error', MESSAGES.internal_error)
+const badContentLength = new ApiError('validation_error', 'Content-Length does not match the body.', [{ field: 'Content-Length', message: 'does not match the body' }])
+
 /** Any error becomes the envelope of contract 1.5; nothing internal (stack, path, raw message) leaks. */
 function toApiError (err: FastifyError | ApiError): ApiError {
   if (isApiError(err)) return err
   if (err.validation !== undefined) return new ApiError('validation_error', 'The request is invalid; see details.', validationDetails(err))
+  // Fastify's own body parser refuses with the very errors the msw handlers' parseBody throws.
   switch (err.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError('payload_too_large', MESSAGES.payload_too_large, [{ field: 'body', message: 'over the size limit' }])
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ApiError('validation_error', 'Send bodies as application/json.', [{ field: 'Content-Type', message: 'must be application/json' }])
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new ApiError('validation_error', 'The body is empty; send a JSON object.', [{ field: 'body', message: 'must be a JSON object' }])
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new ApiError('validation_error', 'Content-Length does not match the body.', [{ field: 'Content-Length', message: 'does not match the body' }])
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': return BODY_ERRORS.tooLarge
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return BODY_ERRORS.badMediaType
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return BODY_ERRORS.emptyJson
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return badContentLength
   }
-  if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-    return new ApiError('validation_error', 'The body is not valid JSON.', [{ field: 'body', message: 'must be valid JSON' }])
-  }
-  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-    return new ApiError('validation_error', 'The request is invalid.', [{ field: 'request', message: 'rejected by the HTTP layer' }])
-  }
-  return new ApiError('internal_error', MESSAGES.internal_error)
+  if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return BODY_ERRORS.badJson
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return rejectedByHttp
+  return internalError
 }
 
 export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise<FastifyInstance> {
@@ -103,7 +85,7 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
   const context = createMockContext(config, { now, events })
   const logStream = deps.logStream ?? pino.destination({ fd: 1, sync: false })
   const logger = createLogger({ level: config.logLevel, unsafeDisableRedaction: config.unsafeDisableRedaction, stream: logStream })
-  const nextId = requestIdGenerator()
+  const nextId = createRequestIdGenerator()
 
   const app = Fastify({
     loggerInstance: logger,
@@ -111,22 +93,17 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId (req) {
-      const h = req.headers['x-request-id']
-      return typeof h === 'string' && REQUEST_ID_RE.test(h) && !KEYISH_ID_RE.test(h) ? h : nextId()
+      return requestIdFor(req.headers['x-request-id'], nextId)
     },
     // Fastify answers a bad %-escape or an over-long path parameter before any hook, echoing the raw path
     // (which may hold a key) outside the envelope. Answer in the envelope, never echo, and record it (1.5, 7.3).
     frameworkErrors (err, request, reply) {
-      request.state = createRequestState()
-      const apiErr = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-        ? new ApiError('not_found', MESSAGES.not_found, [{ field: 'path', message: 'a path parameter is too long' }])
-        : err.code === 'FST_ERR_BAD_URL'
-          ? new ApiError('validation_error', 'The URL is not valid: fix its percent-encoding.', [{ field: 'url', message: 'invalid percent-encoding' }])
-          : new ApiError('internal_error', MESSAGES.internal_error)
+      request.state = newRequestState()
+      const apiErr = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? paramTooLong : err.code === 'FST_ERR_BAD_URL' ? badUrl : internalError
       request.state.errorCode = apiErr.code
       reply.raw.once('close', () => { app.recordRequest(request, apiErr.statusCode) })
       ;(reply as unknown as FastifyReply).header('x-request-id', request.id).header('x-api-version', '1')
-        .code(apiErr.statusCode).send(errorBody(request, apiErr, now()))
+        .code(apiErr.statusCode).send(errorEnvelope(request.id, apiErr, now()))
     },
     // A request that is not valid HTTP (bad framing, a cut body, oversized headers) never reaches a route:
     // answer it in the envelope too, with a fresh request id, instead of Fastify's bare body (1.5).
@@ -134,11 +111,7 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
       if (err.code === 'ECONNRESET' || socket.destroyed) return
       if (socket.writable) {
         const id = nextId()
-        const field = err.code === 'HPE_HEADER_OVERFLOW' ? 'headers' : 'request'
-        const body = JSON.stringify({
-          error: { code: 'validation_error', message: 'The request is not valid HTTP/1.1.', details: [{ field, message: field === 'headers' ? 'too large' : 'malformed or incomplete' }] },
-          meta: { requestId: id, timestamp: new Date(now()).toISOString() }
-        })
+        const body = JSON.stringify(errorEnvelope(id, err.code === 'HPE_HEADER_OVERFLOW' ? headersTooLarge : badHttp, now()))
         socket.write(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nX-API-Version: 1\r\nConnection: close\r\n\r\n${body}`)
       }
       socket.destroy()
@@ -163,7 +136,7 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
   await app.register(record, {
     context: ctx,
     unsafeLogHeaders: config.unsafeDisableRedaction,
-    log: { enabled: logger.isLevelEnabled('info'), write: (line) => { logStream.write(line) } }
+    log: { enabled: logger.isLevelEnabled('info'), write: (lines) => { logStream.write(lines) } }
   })
 
   app.setErrorHandler(function (err: FastifyError | ApiError, request, reply) {
@@ -171,12 +144,11 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
     if (apiErr.statusCode >= 500 && !isApiError(err)) request.log.error({ err: serializeError(err) }, 'unhandled error')
     if (request.state !== null) request.state.errorCode = apiErr.code
     if (apiErr.headers !== undefined) reply.headers(apiErr.headers)
-    reply.code(apiErr.statusCode).send(errorBody(request, apiErr, now()))
+    reply.code(apiErr.statusCode).send(errorEnvelope(request.id, apiErr, now()))
   })
 
-  const notFound = new ApiError('not_found', MESSAGES.not_found, [])
   app.setNotFoundHandler(function (_request, _reply) {
-    throw notFound
+    throw notFoundError
   })
 
   await app.register(healthRoutes)

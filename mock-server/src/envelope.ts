@@ -1,23 +1,6 @@
-// The envelopes of contract 1.4 and 1.5, and their response schemas. Schemas list every field, so
-// fast-json-stringify drops anything a handler did not mean to send (house style principle 6, layer 1).
-import type { FastifyRequest } from 'fastify'
-import type { ApiError } from './errors.ts'
-
-export interface Meta {
-  requestId: string
-  timestamp: string
-  cursor?: string | null
-  hasMore?: boolean
-}
-
-export function meta (request: FastifyRequest, now: number): Meta {
-  return { requestId: request.id, timestamp: new Date(now).toISOString() }
-}
-
-export function errorBody (request: FastifyRequest, err: ApiError, now: number) {
-  return { error: { code: err.code, message: err.message, details: err.details }, meta: meta(request, now) }
-}
-
+// The response schemas of the envelopes of contract 1.4 and 1.5 (the envelopes themselves are
+// domain/pipeline.ts dataEnvelope and errorEnvelope, shared with the msw handlers). Schemas list every
+// field, so fast-json-stringify drops anything a handler did not mean to send (house style principle 6, layer 1).
 export const metaSchema = {
   type: 'object',
   properties: {

@@ -131,15 +131,22 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv): Promise<num
     throw err
   }
   let app
+  let tracing: { shutdown (): Promise<void> } | undefined
   try {
     // Loaded only once the options are good: usage errors and --help answer without loading the app.
     const { buildApp } = await import('./app.ts')
-    app = await buildApp(config, { logStream: pino.destination({ fd: 2, sync: false }) })
+    // Traces only when OTEL_* asks for them (issue 7); the OpenTelemetry SDK is loaded only then, and
+    // NodeSDK reads its settings from process.env.
+    const { startTracing, tracingConfigured } = await import('./telemetry/sdk.ts')
+    const started = tracingConfigured(env) ? await startTracing() : undefined
+    tracing = started
+    app = await buildApp(config, { logStream: pino.destination({ fd: 2, sync: false }), tracer: started?.tracer })
     await app.listen({ host: config.host, port: config.port })
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     process.stderr.write(`tenzro-mock: could not start: ${e.code ?? ''} ${e.message}\n`)
     await app?.close().catch(() => {})
+    await tracing?.shutdown().catch(() => {})
     return 3
   }
   const address = app.server.address()
@@ -152,5 +159,7 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv): Promise<num
     process.once('SIGTERM', stop)
   })
   await app.close()
+  // Exports the spans still queued.
+  await tracing?.shutdown().catch(() => {})
   return 0
 }

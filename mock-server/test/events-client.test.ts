@@ -5,7 +5,7 @@
 // resume, checked against the record (contract 4.4, 4.6, 7.2, 7.3).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { control, QUIET, readRecord, startMock, type TestMock } from './helper.ts'
-import { openEventSource } from './helpers/sse.ts'
+import { openEventSource, openRaw } from './helpers/sse.ts'
 import { natsSkipReason, startNatsServer, type NatsServer } from './helpers/nats.ts'
 import type { FaultSpec } from '../src/domain/fault-plan.ts'
 
@@ -64,6 +64,40 @@ for (const backend of ['memory', 'nats'] as const) {
     })
   })
 }
+
+describe.skipIf(natsSkip !== undefined)('two mock instances on one JetStream (contract 4.1)', () => {
+  it('serve the same ids live and the same replay, whichever instance published', async () => {
+    const config = { ...QUIET, seed: 404, events: { backend: nats!.url, heartbeatMs: 60_000 } }
+    const a = await startMock(config)
+    const b = await startMock(config)
+    try {
+      expect(a.keys.acme.tenantId).toBe(b.keys.acme.tenantId)
+      const liveOnB = await openRaw(`${b.url}/api/events/stream`, { 'x-api-key': b.keys.acme.key, 'x-tenant-id': b.keys.acme.tenantId })
+      await liveOnB.waitFor((x) => x.text().startsWith('retry:'))
+      const published: number[] = []
+      for (const [m, type] of [[a, 'wallet.created'], [b, 'wallet.updated'], [a, 'ledger.entry.created']] as const) {
+        const r = await control(m, 'POST', '/__harness/events', { tenant: 'acme', type, data: { via: m.url } })
+        expect(r.status).toBe(201)
+        published.push(r.body.data.seq)
+      }
+      expect(published).toEqual([1, 2, 3])
+      await liveOnB.waitFor((x) => x.events().length === 3, 5000, 'three live events on B')
+      const replays = await Promise.all([a, b].map(async (m) => {
+        const s = await openRaw(`${m.url}/api/events/stream`, { 'x-api-key': m.keys.acme.key, 'x-tenant-id': m.keys.acme.tenantId, 'last-event-id': '1' })
+        await s.waitFor((x) => x.events().length === 2, 5000, 'replay of 2 and 3')
+        s.close()
+        return s.events()
+      }))
+      expect(replays[0]).toEqual(replays[1])
+      expect(replays[0]!.map((e) => e.id)).toEqual(['2', '3'])
+      expect(liveOnB.events().slice(1)).toEqual(replays[0])
+      liveOnB.close()
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+})
 
 describe('10,000 events with 100 forced drops and duplicates on resume (memory backend)', () => {
   let m: TestMock

@@ -41,14 +41,19 @@ export function checkReconnection (e: Evidence): CheckResult[] {
     if (startOf(attempt) < d.ts + retryMs - tol) {
       early.push({ message: `reconnected ${Math.round(startOf(attempt) - d.ts)} ms after a drop; retry: was ${retryMs} ms`, at: startOf(attempt), requestId: attempt.requestId, retryMs })
     }
-    if (d.lastId !== null && reopened.lastEventId !== d.lastId) {
-      wrongId.push({ message: `resumed with Last-Event-ID ${reopened.lastEventId ?? 'none'} after a drop whose last complete event was ${d.lastId}`, at: reopened.ts, requestId: reopened.requestId, expected: d.lastId, got: reopened.lastEventId ?? null })
+    // Contract 4.4: resuming after the last complete event loses nothing. An earlier id is safe too
+    // (events still in the client's buffer when the connection broke were not handled yet; the server
+    // sends them again), but a later one (the id of a frame whose blank line never came) skips an
+    // event, and no id at all resumes "live from now" and loses everything in between.
+    const got = reopened.lastEventId ?? null
+    if (d.lastId !== null && (got === null || got > d.lastId)) {
+      wrongId.push({ message: got === null ? `resumed without Last-Event-ID after a drop whose last complete event was ${d.lastId}` : `resumed with Last-Event-ID ${got} after a drop whose last complete event was ${d.lastId}: events after ${d.lastId} up to ${got} were never received whole`, at: reopened.ts, requestId: reopened.requestId, expected: d.lastId, got })
     }
   }
   const noDrops = 'no stream was dropped early enough to judge'
   out.push(judged === 0 ? skip('reconnection/comes-back', TITLES['comes-back']!, noDrops) : verdict('reconnection/comes-back', TITLES['comes-back']!, back, { drops: judged }, `came back after all ${judged} drops`))
   out.push(judged === 0 ? skip('reconnection/respects-retry', TITLES['respects-retry']!, noDrops) : verdict('reconnection/respects-retry', TITLES['respects-retry']!, early, { drops: judged, toleranceMs: tol }, `every reconnect waited at least retry: (tolerance ${tol} ms)`))
-  out.push(judged === 0 ? skip('reconnection/last-event-id', TITLES['last-event-id']!, noDrops) : verdict('reconnection/last-event-id', TITLES['last-event-id']!, wrongId, { drops: judged }, `every resume carried the last complete event id`))
+  out.push(judged === 0 ? skip('reconnection/last-event-id', TITLES['last-event-id']!, noDrops) : verdict('reconnection/last-event-id', TITLES['last-event-id']!, wrongId, { drops: judged }, `every resume carried a Last-Event-ID no later than the last complete event`))
 
   // Hot loop: stream attempts (accepted or refused) per second.
   const hot: Violation[] = []
@@ -98,7 +103,7 @@ export function checkReconnection (e: Evidence): CheckResult[] {
 const TITLES: Record<string, string> = {
   'comes-back': 'After each drop the client came back',
   'respects-retry': 'Reconnects wait at least the server\'s retry:',
-  'last-event-id': 'Resumes with Last-Event-ID of the last complete event',
+  'last-event-id': 'Resumes with Last-Event-ID, never past the last complete event',
   'no-hot-loop': 'No hot loop of stream reconnects',
   'stall-detected': 'A silent (stalled) stream is detected',
   'gap-resync': 'A stream.gap is followed by a resync'

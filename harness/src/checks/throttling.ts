@@ -4,6 +4,12 @@ import { requestsOf, startOf, type Evidence, type RequestEntry } from '../eviden
 import { skip, verdict, type CheckResult, type Violation } from './types.ts'
 
 export const STORM_429_PER_S = 5
+/** Slack for another logical request already under way when a 429/503 reached the client. */
+export const CONCURRENT_GRACE_MS = 250
+/** A median gap below this between retries of a 5xx is no backoff at all. */
+export const AT_ONCE_MS = 30
+/** Gaps at one attempt index that differ by less than this are timer noise, not jitter. */
+export const JITTER_NOISE_MS = 25
 
 /** Attempts of one logical request: same key, method and route (and request id when the client chose one). */
 export function retryChains (reqs: RequestEntry[], isFailure: (r: RequestEntry) => boolean): RequestEntry[][] {
@@ -33,6 +39,12 @@ const is5xxNoRetryAfter = (r: RequestEntry) => (r.status === 500 || r.status ===
 
 function mean (xs: number[]): number { return xs.reduce((a, b) => a + b, 0) / xs.length }
 
+function median (xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
 export function checkThrottling (e: Evidence): CheckResult[] {
   const reqs = requestsOf(e).sort((a, b) => startOf(a) - startOf(b))
   const tol = e.setup.toleranceMs
@@ -47,7 +59,14 @@ export function checkThrottling (e: Evidence): CheckResult[] {
     told++
     const until = r.ts + ra * 1000
     // Requests that started within the tolerance after the answer was written were already on their way.
-    const next = reqs.find((x) => startOf(x) > r.ts + tol && startOf(x) < until - tol && x.keyId === r.keyId && (r.status === 429 || x.route === r.route))
+    // A different logical request (both named by the client's X-Request-Id, and the names differ) may
+    // have been sent by another task before the answer reached the client: it gets CONCURRENT_GRACE_MS
+    // more. Retries of the same request, and requests the client did not name, get only the tolerance.
+    const next = reqs.find((x) => {
+      if (x.keyId !== r.keyId || !(r.status === 429 || x.route === r.route) || startOf(x) >= until - tol) return false
+      const concurrent = x.clientRequestId === true && r.clientRequestId === true && x.requestId !== r.requestId
+      return startOf(x) > r.ts + tol + (concurrent ? CONCURRENT_GRACE_MS : 0)
+    })
     if (next !== undefined) {
       early.push({ message: `request ${Math.round(until - startOf(next))} ms before Retry-After (${ra} s) elapsed after a ${r.status} on ${r.route ?? r.path}`, at: startOf(next), requestId: next.requestId, waitedMs: Math.round(startOf(next) - r.ts), retryAfterS: ra })
     }
@@ -86,12 +105,15 @@ export function checkThrottling (e: Evidence): CheckResult[] {
     const laterGaps = gapsByAttempt.slice(2).flat()
     const m1 = mean(firstGaps)
     const mLater = laterGaps.length > 0 ? mean(laterGaps) : Number.NaN
-    if (allGaps.every((g) => g < 20)) v.push({ message: `retries of 5xx follow at once (every gap < 20 ms; ${allGaps.length} gaps)` })
+    const med = median(allGaps)
+    if (med < AT_ONCE_MS) v.push({ message: `retries of 5xx follow at once (median gap ${Math.round(med)} ms over ${allGaps.length} gaps)` })
     else if (laterGaps.length >= 2 && firstGaps.length >= 2 && !(mLater > 1.5 * m1)) v.push({ message: `backoff does not grow: mean gap ${Math.round(m1)} ms at the first retry, ${Math.round(mLater)} ms from the third on` })
-    // Jitter: at some attempt index with >= 3 samples, the gaps must spread.
-    const spreads = gapsByAttempt.filter((g) => g.length >= 3).map((g) => (Math.max(...g) - Math.min(...g)) / Math.max(mean(g), 1))
-    const spreadMs = gapsByAttempt.filter((g) => g.length >= 3).map((g) => Math.max(...g) - Math.min(...g))
-    if (spreads.length > 0 && !spreads.some((s, i) => s > 0.2 && spreadMs[i]! > 10)) v.push({ message: `backoff is not jittered: retries at the same attempt wait the same (spread ${spreads.map((s) => Math.round(s * 100) + '%').join(', ')})` })
+    // Jitter: at attempt indices with >= 3 samples, the gaps must spread by more than 20 % of their mean
+    // and more than timer noise; at half of those indices at least, so one noisy index decides nothing.
+    const sampled = gapsByAttempt.filter((g) => g.length >= 3)
+    const spreads = sampled.map((g) => ({ rel: (Math.max(...g) - Math.min(...g)) / Math.max(mean(g), 1), ms: Math.max(...g) - Math.min(...g), mean: mean(g) }))
+    const jittered = spreads.filter((s) => s.ms > Math.max(0.2 * s.mean, JITTER_NOISE_MS)).length
+    if (spreads.length > 0 && med >= AT_ONCE_MS && jittered * 2 < spreads.length) v.push({ message: `backoff is not jittered: retries at the same attempt wait the same (spread ${spreads.map((s) => `${Math.round(s.ms)} ms/${Math.round(s.rel * 100)}%`).join(', ')} by attempt)` })
     out.push(verdict('throttling/backoff', 'Backoff between retries of 5xx grows and is jittered', v,
       { chains: chains.length, meanGapMsByAttempt: gapsByAttempt.map((g) => Math.round(mean(g))), samplesByAttempt: gapsByAttempt.map((g) => g.length) },
       `${chains.length} retry chains; mean gaps by attempt ${gapsByAttempt.map((g) => Math.round(mean(g))).join(' → ')} ms`))
@@ -99,10 +121,11 @@ export function checkThrottling (e: Evidence): CheckResult[] {
 
   // Retries are capped: no chain of failures longer than maxRetries + 1 attempts.
   const failing = retryChains(reqs, (r) => r.status >= 500 || r.status === 429)
-  const longest = failing.reduce((m, c) => Math.max(m, c.filter((r) => r.status >= 500 || r.status === 429).length), 0)
+  const failed = (c: RequestEntry[]) => c.filter((r) => r.status >= 500 || r.status === 429).length
+  const longest = failing.reduce((m, c) => Math.max(m, failed(c)), 0)
   const capV: Violation[] = failing
-    .filter((c) => c.filter((r) => r.status >= 500 || r.status === 429).length > e.setup.maxRetries + 1)
-    .map((c) => ({ message: `${c.length} attempts of ${c[0]!.method} ${c[0]!.route ?? c[0]!.path} in a row without success (cap ${e.setup.maxRetries} retries)`, at: startOf(c[0]!), requestId: c[0]!.requestId }))
+    .filter((c) => failed(c) > e.setup.maxRetries + 1)
+    .map((c) => ({ message: `${failed(c)} failed attempts of ${c[0]!.method} ${c[0]!.route ?? c[0]!.path} in a row (cap ${e.setup.maxRetries} retries, so at most ${e.setup.maxRetries + 1} attempts)`, at: startOf(c[0]!), requestId: c[0]!.requestId }))
   out.push(failing.length === 0
     ? skip('throttling/retry-cap', 'Retries are capped', 'the client retried nothing')
     : verdict('throttling/retry-cap', 'Retries are capped', capV, { chains: failing.length, longestFailingRun: longest, maxRetries: e.setup.maxRetries }, `longest run of failed attempts ${longest} (cap ${e.setup.maxRetries} retries)`))

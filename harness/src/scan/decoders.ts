@@ -25,7 +25,6 @@ const KEY = 1 // [A-Za-z0-9_-]: the secret's alphabet (contract 2.1)
 const B64 = 2 // + / = as well: standard base64
 const URL_TOKEN = 4 // what can sit inside one URL-encoded token
 const ESC_TOKEN = 8 // ... or inside one escaped JSON string run
-const HEX = 16
 
 const CLASS = new Uint8Array(256)
 for (let c = 0; c < 256; c++) {
@@ -35,7 +34,6 @@ for (let c = 0; c < 256; c++) {
   if (/[+/=]/.test(ch)) k |= B64 | URL_TOKEN | ESC_TOKEN
   if (/[%.~]/.test(ch)) k |= URL_TOKEN | ESC_TOKEN
   if (ch === '\\') k |= ESC_TOKEN
-  if (/[0-9A-Fa-f]/.test(ch)) k |= HEX
   CLASS[c] = k
 }
 
@@ -46,8 +44,8 @@ function matters (b: number): boolean {
 
 const HEX_VALUE = new Int8Array(256).fill(-1)
 for (let c = 0; c < 256; c++) {
-  const v = parseInt(String.fromCharCode(c), 16)
-  if (!Number.isNaN(v) && /[0-9A-Fa-f]/.test(String.fromCharCode(c))) HEX_VALUE[c] = v
+  const ch = String.fromCharCode(c)
+  if (/[0-9A-Fa-f]/.test(ch)) HEX_VALUE[c] = parseInt(ch, 16)
 }
 
 function hexValue (b: number): number {

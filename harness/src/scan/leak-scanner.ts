@@ -88,13 +88,17 @@ function better (a: Hit, b: Hit): Hit {
   return a.encoding.length <= b.encoding.length ? a : b
 }
 
-/** One finding per leak: overlapping hits of the same canary or rule merge into the best one, and a rule hit on a canary is left to the canary finding. */
+/**
+ * One finding per leak: overlapping hits of the same canary merge into the best one (most secret
+ * characters, fewest decodings), overlapping rule hits too (a URL-encoded key is a fragment in the
+ * raw text and a whole key once decoded), and a rule hit on a canary is left to the canary finding.
+ */
 function dedupe (hits: Hit[]): Hit[] {
   hits.sort((a, b) => a.start - b.start || b.end - a.end)
   const kept: Hit[] = []
   const lastOf = new Map<string, number>()
   for (const h of hits) {
-    const key = h.kind === 'canary' ? `c${h.canary}` : `r${h.rule}`
+    const key = h.kind === 'canary' ? `c${h.canary}` : 'r'
     const at = lastOf.get(key)
     const prev = at === undefined ? undefined : kept[at]
     if (prev !== undefined && h.start < prev.end) {

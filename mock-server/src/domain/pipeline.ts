@@ -15,8 +15,8 @@ import type { Wallet } from './wallet-store.ts'
 import { checkFields, keyFields, objectBody, throwIfDetails, walletCreateBody, walletListQuery } from '../validate.ts'
 import { bodyHash, IDEMPOTENCY_KEY_RE, type IdempotencyStore, type StoredResponse } from './idempotency-store.ts'
 import type { FaultPlan, RestFaultDecision, SseFaultDecision } from './fault-plan.ts'
-import { LimiterUnavailableError, type LimitDecision, type LimitPolicy, type LimiterStore } from './limiter/types.ts'
-import { rateLimitHeaders } from './limiter/headers.ts'
+import { ALGORITHMS, LimiterUnavailableError, type LimitDecision, type LimitPolicy, type LimiterStore } from './limiter/types.ts'
+import { ietfLimitHeader, ietfPolicyHeader, resetSeconds } from './limiter/headers.ts'
 import { parseSubjects, type SubjectFilter } from './event-log/subjects.ts'
 import type { RecordEntryType } from './record.ts'
 import { retryFrame } from '../sse/frames.ts'
@@ -33,14 +33,23 @@ export const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/
 const KEYISH_ID_RE = /tnz_/i
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
 
-/** `req_` + 26 chars (contract 1.2): 10 random chars per generator, then a 16-char counter. */
+const LOW_DIGITS: readonly string[] = Array.from({ length: 1024 }, (_, i) => i.toString(32).toUpperCase().padStart(2, '0'))
+
+/**
+ * `req_` + 26 chars (contract 1.2): 10 random chars per generator, then a 16-char base-32 counter.
+ * The counter's last two digits come from a table and the rest changes once per 1024 ids, so an id
+ * costs one concatenation.
+ */
 export function createRequestIdGenerator (): () => string {
   let prefix = 'req_'
   for (const b of randomBytes(10)) prefix += CROCKFORD[b & 31]
   let n = 0
+  let head = ''
   return () => {
     n++
-    return prefix + n.toString(32).toUpperCase().padStart(16, '0')
+    const low = n & 1023
+    if (low === 0 || head === '') head = prefix + Math.floor(n / 1024).toString(32).toUpperCase().padStart(14, '0')
+    return head + LOW_DIGITS[low]!
   }
 }
 
@@ -62,11 +71,13 @@ export function checkCommonHeaders (headers: HeaderBag): ApiError | undefined {
   return undefined
 }
 
+const NO_CONFIG: RequestState['config'] = Object.freeze({})
+
 /** A fresh per-request state (the record entry is built from it, 7.3). */
 export function newRequestState (): RequestState {
   return {
     startNs: process.hrtime.bigint(),
-    config: {},
+    config: NO_CONFIG,
     route: undefined,
     auth: undefined,
     authOutcome: undefined,
@@ -228,8 +239,19 @@ export interface RateLimitOptions {
   onRecovered?: () => void
 }
 
+/** Where response headers go: a Fastify reply, or a plain object through `headers()`. */
+export interface HeaderSink {
+  header (name: string, value: string): unknown
+}
+
 const STORE_RETRY_AFTER_S = 1
 const MAX_CACHED_REFUSALS = 4096
+
+function checkPolicy (where: string, p: Partial<LimitPolicy>): void {
+  if (p.limit !== undefined && !(Number.isInteger(p.limit) && p.limit >= 1)) throw new TypeError(`${where}: rateLimit.limit must be an integer >= 1`)
+  if (p.windowMs !== undefined && !(Number.isInteger(p.windowMs) && p.windowMs >= 1000)) throw new TypeError(`${where}: rateLimit.windowMs must be an integer >= 1000`)
+  if (p.algorithm !== undefined && !ALGORITHMS.includes(p.algorithm)) throw new TypeError(`${where}: rateLimit.algorithm must be one of ${ALGORITHMS.join(', ')}`)
+}
 
 /**
  * Contract 5: every authenticated request counts against its key (and its tenant's quota when the
@@ -245,6 +267,13 @@ export function createRateLimit (opts: RateLimitOptions) {
   const unavailable = new ApiError('service_unavailable', 'The rate-limit store is unreachable, so no request can be counted; retry after Retry-After seconds.',
     [{ field: 'retryAfter', message: String(STORE_RETRY_AFTER_S) }], { 'retry-after': String(STORE_RETRY_AFTER_S) })
   let outage = false
+  if (rl.enabled) for (const [id, p] of Object.entries(rl.routes)) checkPolicy(`config.rateLimit.routes["${id}"]`, p)
+
+  function outageStarts (err: unknown): void {
+    if (outage) return
+    outage = true
+    opts.onOutage?.(err)
+  }
 
   function keyPolicy (route: RouteLimiter, keyLimit: number | undefined): LimitPolicy {
     if (keyLimit === undefined) return route.policy
@@ -296,6 +325,22 @@ export function createRateLimit (opts: RateLimitOptions) {
     return d
   }
 
+  /**
+   * X-RateLimit-* (5.2), the IETF fields when configured, and Retry-After on a refusal (5.3). None
+   * when the store is down: nothing was counted, so there is nothing true to say (the 503 carries Retry-After).
+   */
+  function writeHeaders (d: LimitDecision, nowMs: number, sink: HeaderSink): void {
+    if (d.source === 'store-unavailable') return
+    sink.header('x-ratelimit-limit', String(d.limit))
+    sink.header('x-ratelimit-remaining', String(d.remaining))
+    sink.header('x-ratelimit-reset', String(resetSeconds(d)))
+    if (rl.ietfHeaders) {
+      sink.header('ratelimit-policy', ietfPolicyHeader(d))
+      sink.header('ratelimit', ietfLimitHeader(d, nowMs))
+    }
+    if (!d.allowed) sink.header('retry-after', String(d.retryAfterS))
+  }
+
   return {
     enabled: rl.enabled,
     store,
@@ -307,8 +352,15 @@ export function createRateLimit (opts: RateLimitOptions) {
       const own = access?.rateLimit
       const fromConfig = rl.routes[id]
       const exempt = own === false || access?.public === true
-      const isSpecial = fromConfig !== undefined || (own !== undefined && own !== false)
-      const policy: LimitPolicy = { ...defaults, ...fromConfig, ...(own === false ? undefined : own) }
+      if (own !== undefined && own !== false) checkPolicy(`route ${id}`, own)
+      const mine = own === false ? undefined : own
+      // The route's own options win over config.rateLimit.routes, which wins over the defaults.
+      const policy: LimitPolicy = {
+        algorithm: mine?.algorithm ?? fromConfig?.algorithm ?? defaults.algorithm,
+        limit: mine?.limit ?? fromConfig?.limit ?? defaults.limit,
+        windowMs: mine?.windowMs ?? fromConfig?.windowMs ?? defaults.windowMs
+      }
+      const isSpecial = fromConfig !== undefined || mine !== undefined
       return { id, url, exempt, bucketSuffix: isSpecial ? `|${id}` : '', policy, byLimit: new Map([[policy.limit, policy]]) }
     },
 
@@ -334,7 +386,7 @@ export function createRateLimit (opts: RateLimitOptions) {
       if (!(r instanceof Promise)) return r
       return r.then(recovered, (err: unknown) => {
         if (!(err instanceof LimiterUnavailableError)) throw err
-        if (!outage) { outage = true; opts.onOutage?.(err) }
+        outageStarts(err)
         return special(policy, nowMs, STORE_RETRY_AFTER_S, 'store-unavailable')
       })
     },
@@ -345,13 +397,17 @@ export function createRateLimit (opts: RateLimitOptions) {
       return d.source === 'store-unavailable' ? unavailable : refusal(d.retryAfterS)
     },
 
-    /**
-     * X-RateLimit-* (5.2), the IETF fields when configured, and Retry-After on a refusal (5.3). None
-     * when the store is down: nothing was counted, so there is nothing true to say (the 503 carries Retry-After).
-     */
+    writeHeaders,
+
+    /** The headers of `writeHeaders` as an object. */
     headers (d: LimitDecision, nowMs: number): Record<string, string> {
-      return d.source === 'store-unavailable' ? {} : rateLimitHeaders(d, nowMs, rl.ietfHeaders)
+      const h: Record<string, string> = {}
+      writeHeaders(d, nowMs, { header (name, value) { h[name] = value } })
+      return h
     },
+
+    /** The store is known to be unreachable without a request having failed (a Redis store that did not connect at start). */
+    outage: outageStarts,
 
     reset (): void | Promise<void> {
       return store.reset()
@@ -476,17 +532,29 @@ export function asApiError (err: unknown): ApiError {
   return err instanceof ApiError ? err : internal
 }
 
+let lastIsoMs = Number.NaN
+let lastIso = ''
+
+/** An epoch-ms time as ISO 8601 (meta.timestamp, 1.4). The last one is kept: a busy mock answers many requests per millisecond. */
+export function isoTime (ms: number): string {
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString()
+    lastIsoMs = ms
+  }
+  return lastIso
+}
+
 /** The error envelope of contract 1.5, fields in the order the Fastify response schema writes them. */
 export function errorEnvelope (requestId: string, err: ApiError, nowMs: number) {
   return {
     error: { code: err.code, message: err.message, details: err.details.map((d) => ({ field: d.field, message: d.message })) },
-    meta: { requestId, timestamp: new Date(nowMs).toISOString() }
+    meta: { requestId, timestamp: isoTime(nowMs) }
   }
 }
 
 /** The success envelope of contract 1.4. */
 export function dataEnvelope (requestId: string, data: unknown, nowMs: number) {
-  return { data, meta: { requestId, timestamp: new Date(nowMs).toISOString() } }
+  return { data, meta: { requestId, timestamp: isoTime(nowMs) } }
 }
 
 // ---- the record entry (contract 7.3) --------------------------------------------------------------
@@ -769,7 +837,7 @@ export function walletListPayload (mock: MockContext, auth: AuthContext, query: 
   }
   const page = mock.wallets.list(auth.tenantId, { limit, before, chain })
   const next = page.nextBefore === undefined ? null : mock.wallets.encodeCursor(auth.tenantId, page.nextBefore)
-  return '{"data":' + page.json + ',"meta":{"requestId":' + JSON.stringify(requestId) + ',"timestamp":"' + new Date(mock.now()).toISOString() +
+  return '{"data":' + page.json + ',"meta":{"requestId":' + JSON.stringify(requestId) + ',"timestamp":"' + isoTime(mock.now()) +
     '","cursor":' + (next === null ? 'null' : '"' + next + '"') + ',"hasMore":' + (next !== null) + '}}'
 }
 

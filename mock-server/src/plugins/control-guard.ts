@@ -14,14 +14,14 @@ export default fp(async function controlGuard (app, opts: { token: string | unde
   const remoteRefused = new ApiError('insufficient_scope', 'The control API answers on loopback only; start the mock with controlAllowRemote to open it.', [{ field: 'client', message: 'not a loopback address' }])
   const tokenRefused = new ApiError('invalid_api_key', 'The control API needs the X-Harness-Token the mock was started with.', [{ field: 'X-Harness-Token', message: 'missing or wrong' }])
 
-  app.addHook('onRequest', function (request, _reply, done) {
-    if (request.state.config.control !== true) { done(); return }
-    if (!opts.allowRemote && !isLoopback(request.socket.remoteAddress)) { done(remoteRefused); return }
+  app.addRequestStep(function controlGuardStep (request) {
+    if (request.state.config.control !== true) return undefined
+    if (!opts.allowRemote && !isLoopback(request.socket.remoteAddress)) return remoteRefused
     if (token !== undefined) {
       const given = request.headers['x-harness-token']
       const b = typeof given === 'string' ? Buffer.from(given) : undefined
-      if (b === undefined || b.length !== token.length || !timingSafeEqual(b, token)) { done(tokenRefused); return }
+      if (b === undefined || b.length !== token.length || !timingSafeEqual(b, token)) return tokenRefused
     }
-    done()
+    return undefined
   })
 }, { name: 'mock-control-guard', dependencies: ['mock-request-context'] })

@@ -1,44 +1,30 @@
-// REST faults of contract 7.2. The decision is taken once per authenticated request (onRequest, so
-// the limiter can answer a forced 429 burst through its own path); latency and error statuses apply
-// before the handler; lost responses and slow bodies apply to the response on its way out.
+// REST faults of contract 7.2. The decision is taken once per authenticated request, as a step of the
+// request pipeline (so the limiter can answer a forced 429 burst through its own path); latency and
+// error statuses apply before the handler; lost responses and slow bodies apply to the response on
+// its way out. Public and control routes never get a fault, so only the other routes carry the hooks.
+// The decision and the injected errors are domain/pipeline.ts's, shared with the msw handlers.
 import { Readable } from 'node:stream'
 import fp from 'fastify-plugin'
-import { ApiError, MESSAGES } from '../errors.ts'
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import type { MockContext } from '../context.ts'
+import { faultError, restFaultsFor } from '../domain/pipeline.ts'
+import { addRouteHook } from './request-context.ts'
 
 export default fp(async function faults (app, opts: { context: () => MockContext }) {
-  app.addHook('onRequest', function (request, _reply, done) {
-    const auth = request.state.auth
-    if (auth === undefined) { done(); return }
-    const plan = opts.context().faults
-    if (!plan.hasRest) { done(); return }
-    request.state.faults = plan.rest({
-      tenantId: auth.tenantId,
-      tenantSlug: auth.tenantSlug,
-      keyId: auth.keyId,
-      method: request.method,
-      route: request.state.route ?? ''
-    }, request.method === 'POST')
-    done()
+  app.addRequestStep(function faultStep (request) {
+    const s = request.state
+    if (s.auth !== undefined) s.faults = restFaultsFor(opts.context().faults, s.auth, request.method, s.route ?? '')
+    return undefined
   })
 
-  app.addHook('preHandler', function (request, _reply, done) {
+  function beforeHandler (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const f = request.state.faults
     if (f === undefined) { done(); return }
-    const fail = () => {
-      if (f.error === undefined) { done(); return }
-      const { status, retryAfterS } = f.error
-      if (status === 503) {
-        done(new ApiError('service_unavailable', MESSAGES.service_unavailable, [{ field: 'retryAfter', message: String(retryAfterS) }], { 'retry-after': String(retryAfterS) }))
-      } else {
-        done(new ApiError('internal_error', `Injected fault: ${status}.`, [], undefined, status))
-      }
-    }
-    if (f.latencyMs > 0) setTimeout(fail, f.latencyMs)
-    else fail()
-  })
+    if (f.latencyMs > 0) setTimeout(() => { done(faultError(f)) }, f.latencyMs)
+    else done(faultError(f))
+  }
 
-  app.addHook('onSend', function (request, reply, payload, done) {
+  function onTheWayOut (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload: unknown) => void): void {
     const f = request.state.faults
     if (f === undefined) { done(null, payload); return }
     if (f.lostResponse && reply.statusCode < 400) {
@@ -67,5 +53,11 @@ export default fp(async function faults (app, opts: { context: () => MockContext
       return
     }
     done(null, payload)
+  }
+
+  app.addHook('onRoute', function (route: RouteOptions) {
+    if (route.config?.public === true || route.config?.control === true) return
+    addRouteHook(route, 'preHandler', beforeHandler)
+    addRouteHook(route, 'onSend', onTheWayOut)
   })
 }, { name: 'mock-faults', dependencies: ['mock-auth'] })

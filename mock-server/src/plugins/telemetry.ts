@@ -38,12 +38,17 @@ export interface MockTelemetry {
   /** True when a tracer was given: spans are being made. */
   readonly enabled: boolean
   /**
-   * Call once an SSE stream has written its 200 (contract 4). Ends the request's SERVER span, starts
-   * the stream's span as its child, and returns the record function to use for this stream: it writes
-   * to `record` as before and turns frame, drop, fault and resume entries into span events; the
-   * stream's `phase: 'close'` entry ends the span. Without tracing it returns `record` itself.
+   * Wrap the record function the SSE streams write through, once, where the route builds its shared
+   * stream context. Entries of a traced stream (matched by `streamId`) become events on its span:
+   * frames (linked to their PRODUCER span), gaps, drops, faults and resumes; its `phase: 'close'` entry
+   * ends the span. Without tracing it returns `record` itself.
    */
-  stream (request: FastifyRequest, record: StreamRecordFn, info: StreamInfo): StreamRecordFn
+  recorder (record: StreamRecordFn): StreamRecordFn
+  /**
+   * Call once an SSE stream has written its 200 (contract 4), before its first record entry: ends the
+   * request's SERVER span and starts the stream's span as its child. Without tracing it does nothing.
+   */
+  stream (request: FastifyRequest, info: StreamInfo): void
   /**
    * `log.publish(tenantId, subject, data)` inside a PRODUCER span (child of `request`'s SERVER span
    * when given). Streams that deliver the event link to this span. Without tracing it is the bare call.
@@ -75,7 +80,8 @@ declare module 'fastify' {
 
 const OFF: MockTelemetry = Object.freeze({
   enabled: false,
-  stream (_request: FastifyRequest, record: StreamRecordFn) { return record },
+  recorder (record: StreamRecordFn) { return record },
+  stream () {},
   publish (log: EventLog, tenantId: string, subject: string, data: unknown) { return log.publish(tenantId, subject, data) }
 })
 
@@ -207,14 +213,19 @@ export default fp(async function telemetry (app: FastifyInstance, opts: Telemetr
   }
 
   // Span names and route attributes are few: one string per route, made on first use.
-  const names = new Map<string, string>()
+  const names = new Map<string, Map<string, string>>()
   function spanName (method: string, route: string | undefined): string {
     if (route === undefined) return method
-    const k = method + ' ' + route
-    let n = names.get(k)
+    // Route strings are the router's own, so both lookups hash a string V8 has hashed before.
+    let byRoute = names.get(method)
+    if (byRoute === undefined) {
+      byRoute = new Map()
+      names.set(method, byRoute)
+    }
+    let n = byRoute.get(route)
     if (n === undefined) {
-      n = k
-      names.set(k, n)
+      n = method + ' ' + route
+      byRoute.set(route, n)
     }
     return n
   }
@@ -224,46 +235,50 @@ export default fp(async function telemetry (app: FastifyInstance, opts: Telemetr
   const unsafe = opts.unsafeDisableRedaction === true
 
   app.addHook('onRequest', function startServerSpan (request, _reply, done) {
-    const raw = request.raw
     const h = request.headers
-    const url = raw.url ?? '/'
-    const q = url.indexOf('?')
-    const path = q === -1 ? url : url.slice(0, q)
     const route = request.routeOptions.url
     const method = request.method
-    const scheme = request.protocol
-    const attributes: Attributes = {
-      [N.ATTR_HTTP_REQUEST_METHOD]: KNOWN_METHODS.has(method) ? method : '_OTHER',
-      [N.ATTR_URL_PATH]: path === route ? path : redactPath(path),
-      [N.ATTR_URL_SCHEME]: scheme,
-      [N.ATTR_CLIENT_ADDRESS]: request.ip
-    }
-    if (route !== undefined) attributes[N.ATTR_HTTP_ROUTE] = route
-    if (q !== -1) attributes[N.ATTR_URL_QUERY] = redactQuery(url.slice(q + 1))
-    if (!KNOWN_METHODS.has(method)) attributes[N.ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = looksSecret(method) ? N.REDACTED : method
+    const tp = h.traceparent
+    const span = tracer.startSpan(spanName(method, route), { kind: SpanKind.SERVER },
+      tp === undefined ? ROOT_CONTEXT : extractContext(tp, h.tracestate))
+    request.tenzroSpan = span
+    // Attributes after the start, one by one: the SDK validates start attributes twice, and none of
+    // the samplers OTEL_TRACES_SAMPLER can name reads them. A span sampled out costs nothing more.
+    if (span.isRecording()) setRequestAttributes(request, span, h, route, method)
+    done()
+  })
+
+  function setRequestAttributes (request: FastifyRequest, span: Span, h: FastifyRequest['headers'], route: string | undefined, method: string): void {
+    const url = request.raw.url ?? '/'
+    const q = url.indexOf('?')
+    const path = q === -1 ? url : url.slice(0, q)
+    const scheme = request.protocol ?? 'http'
+    const known = KNOWN_METHODS.has(method)
+    span.setAttribute(N.ATTR_HTTP_REQUEST_METHOD, known ? method : '_OTHER')
+    if (!known) span.setAttribute(N.ATTR_HTTP_REQUEST_METHOD_ORIGINAL, looksSecret(method) ? N.REDACTED : method)
+    // A static route's path is the route itself: nothing to redact.
+    span.setAttribute(N.ATTR_URL_PATH, path === route || unsafe ? path : redactPath(path))
+    if (q !== -1) span.setAttribute(N.ATTR_URL_QUERY, unsafe ? url.slice(q + 1) : redactQuery(url.slice(q + 1)))
+    span.setAttribute(N.ATTR_URL_SCHEME, scheme)
+    if (route !== undefined) span.setAttribute(N.ATTR_HTTP_ROUTE, route)
     const host = h.host
     if (host !== undefined) {
       if (host !== lastHost) parseHost(host, scheme === 'https' ? 443 : 80)
       if (lastAddress !== undefined) {
-        attributes[N.ATTR_SERVER_ADDRESS] = lastAddress
-        attributes[N.ATTR_SERVER_PORT] = lastPort
+        span.setAttribute(N.ATTR_SERVER_ADDRESS, lastAddress)
+        span.setAttribute(N.ATTR_SERVER_PORT, lastPort)
       }
     }
+    const ip = request.ip
+    if (ip !== undefined) span.setAttribute(N.ATTR_CLIENT_ADDRESS, ip)
     const ua = h['user-agent']
-    if (ua !== undefined) attributes[N.ATTR_USER_AGENT_ORIGINAL] = ua.length > 512 || looksSecret(ua) ? N.REDACTED : ua
+    if (ua !== undefined) span.setAttribute(N.ATTR_USER_AGENT_ORIGINAL, unsafe || (ua.length <= 512 && !looksSecret(ua)) ? ua : N.REDACTED)
     if (unsafe) {
-      attributes[N.ATTR_URL_PATH] = path
-      if (q !== -1) attributes[N.ATTR_URL_QUERY] = url.slice(q + 1)
-      if (ua !== undefined) attributes[N.ATTR_USER_AGENT_ORIGINAL] = ua
       for (const [name, value] of Object.entries(h)) {
-        if (value !== undefined) attributes['http.request.header.' + name] = Array.isArray(value) ? value : [value]
+        if (value !== undefined) span.setAttribute('http.request.header.' + name, Array.isArray(value) ? value : [value])
       }
     }
-    const tp = h.traceparent
-    request.tenzroSpan = tracer.startSpan(spanName(method, route), { kind: SpanKind.SERVER, attributes },
-      tp === undefined ? ROOT_CONTEXT : extractContext(tp, h.tracestate))
-    done()
-  })
+  }
 
   app.addHook('onResponse', function endServerSpanHook (request: FastifyRequest, reply: FastifyReply, done) {
     const span = request.tenzroSpan
@@ -348,15 +363,23 @@ export default fp(async function telemetry (app: FastifyInstance, opts: Telemetr
 
   // ---- SSE streams ---------------------------------------------------------------------------------
 
-  function stream (request: FastifyRequest, record: StreamRecordFn, info: StreamInfo): StreamRecordFn {
+  interface OpenStream {
+    span: Span
+    /** Deliveries whose producer span was not known yet (`tenant:seq`). */
+    unresolved: string[]
+  }
+  const streams = new Map<string, OpenStream>()
+  const MAX_UNRESOLVED = 128
+
+  function stream (request: FastifyRequest, info: StreamInfo): void {
     const server = request.tenzroSpan
-    if (server === null) return record
+    if (server === null) return
     request.tenzroSpan = null
     endServerSpan(request, server, 200)
     const span = tracer.startSpan(N.SPAN_SSE_STREAM, { kind: SpanKind.INTERNAL }, trace.setSpan(ROOT_CONTEXT, server))
     if (!span.isRecording()) {
       span.end()
-      return record
+      return
     }
     const auth = request.state?.auth
     if (auth !== undefined) {
@@ -367,93 +390,110 @@ export default fp(async function telemetry (app: FastifyInstance, opts: Telemetr
     if (info.lastEventId !== undefined) span.setAttribute(N.ATTR_TENZRO_STREAM_LAST_EVENT_ID, info.lastEventId)
     if (info.subjects !== undefined && info.subjects.length > 0) span.setAttribute(N.ATTR_TENZRO_STREAM_SUBJECTS, info.subjects.slice())
     if (info.faults !== undefined && info.faults.length > 0) span.setAttribute(N.ATTR_TENZRO_FAULT, info.faults.slice())
+    streams.set(info.streamId, { span, unresolved: [] })
+  }
 
-    // Deliveries link to their PRODUCER span. The memory log hands a live event to its streams before
-    // publish() returns, so a link may resolve only at the next frame or at the close.
-    let unresolved: string[] = []
-    const maxUnresolved = 128
-    function link (tenantId: string, seq: number): void {
-      const k = tenantId + ':' + seq
-      const sc = producers.get(k)
-      if (sc !== undefined) {
-        span.addLink({ context: sc, attributes: { [N.ATTR_MESSAGING_MESSAGE_ID]: String(seq) } })
-        return
-      }
-      unresolved.push(k)
-      if (unresolved.length > maxUnresolved) unresolved.shift()
+  // Deliveries link to their PRODUCER span. The memory log hands a live event to its streams before
+  // publish() returns, so a link may resolve only at the stream's next frame or at its close.
+  function link (s: OpenStream, key: string): void {
+    const sc = producers.get(key)
+    if (sc !== undefined) {
+      s.span.addLink({ context: sc, attributes: { [N.ATTR_MESSAGING_MESSAGE_ID]: key.slice(key.lastIndexOf(':') + 1) } })
+      return
     }
-    function resolvePending (): void {
-      if (unresolved.length === 0) return
-      const keep: string[] = []
-      for (const k of unresolved) {
-        const sc = producers.get(k)
-        if (sc === undefined) keep.push(k)
-        else span.addLink({ context: sc, attributes: { [N.ATTR_MESSAGING_MESSAGE_ID]: k.slice(k.lastIndexOf(':') + 1) } })
-      }
-      unresolved = keep
+    s.unresolved.push(key)
+    if (s.unresolved.length > MAX_UNRESOLVED) s.unresolved.shift()
+  }
+  function resolveLinks (s: OpenStream): void {
+    if (s.unresolved.length === 0) return
+    const pending = s.unresolved
+    s.unresolved = []
+    for (const key of pending) {
+      const sc = producers.get(key)
+      if (sc === undefined) s.unresolved.push(key)
+      else s.span.addLink({ context: sc, attributes: { [N.ATTR_MESSAGING_MESSAGE_ID]: key.slice(key.lastIndexOf(':') + 1) } })
     }
+  }
 
-    let ended = false
-    return function tracedRecord (type: RecordEntryType, fields: Record<string, unknown>): void {
-      record(type, fields)
-      if (ended) return
-      switch (type) {
-        case 'frame': {
-          resolvePending()
-          const id = fields.id as number
-          if (fields.event === 'stream.gap') {
-            span.addEvent(N.EVENT_SSE_GAP, { [N.ATTR_TENZRO_SSE_GAP_FROM]: fields.from as number, [N.ATTR_TENZRO_SSE_GAP_TO]: fields.to as number })
-            break
-          }
-          span.addEvent(N.EVENT_SSE_FRAME, {
-            [N.ATTR_MESSAGING_MESSAGE_ID]: String(id),
-            [N.ATTR_MESSAGING_DESTINATION_NAME]: fields.event as string,
-            [N.ATTR_TENZRO_SSE_REPLAY]: fields.replay === true,
-            [N.ATTR_TENZRO_SSE_DUPLICATE]: fields.duplicate === true
-          })
-          if (typeof fields.tenant === 'string') link(fields.tenant, id)
+  /** One record entry of a traced stream, as a span event (or the span's end). */
+  function onStreamEntry (s: OpenStream, streamId: string, type: RecordEntryType, fields: Record<string, unknown>): void {
+    const span = s.span
+    switch (type) {
+      case 'frame': {
+        resolveLinks(s)
+        if (fields.event === 'stream.gap') {
+          span.addEvent(N.EVENT_SSE_GAP, { [N.ATTR_TENZRO_SSE_GAP_FROM]: fields.from as number, [N.ATTR_TENZRO_SSE_GAP_TO]: fields.to as number })
           break
         }
-        case 'drop': {
-          const attrs: Attributes = { [N.ATTR_TENZRO_SSE_DROP_REASON]: String(fields.reason) }
-          if (typeof fields.where === 'string') attrs[N.ATTR_TENZRO_SSE_DROP_WHERE] = fields.where
-          if (typeof fields.lastId === 'number') attrs[N.ATTR_MESSAGING_MESSAGE_ID] = String(fields.lastId)
-          if (Array.isArray(fields.labels)) attrs[N.ATTR_TENZRO_FAULT] = (fields.labels as unknown[]).map(String)
-          span.addEvent(N.EVENT_SSE_DROP, attrs)
-          break
+        const id = fields.id as number
+        span.addEvent(N.EVENT_SSE_FRAME, {
+          [N.ATTR_MESSAGING_MESSAGE_ID]: String(id),
+          [N.ATTR_MESSAGING_DESTINATION_NAME]: String(fields.event),
+          [N.ATTR_TENZRO_SSE_REPLAY]: fields.replay === true,
+          [N.ATTR_TENZRO_SSE_DUPLICATE]: fields.duplicate === true
+        })
+        if (typeof fields.tenant === 'string') link(s, fields.tenant + ':' + id)
+        break
+      }
+      case 'drop': {
+        const attrs: Attributes = { [N.ATTR_TENZRO_SSE_DROP_REASON]: String(fields.reason) }
+        if (typeof fields.where === 'string') attrs[N.ATTR_TENZRO_SSE_DROP_WHERE] = fields.where
+        if (typeof fields.lastId === 'number') attrs[N.ATTR_MESSAGING_MESSAGE_ID] = String(fields.lastId)
+        if (Array.isArray(fields.labels)) attrs[N.ATTR_TENZRO_FAULT] = (fields.labels as unknown[]).map(String)
+        span.addEvent(N.EVENT_SSE_DROP, attrs)
+        break
+      }
+      case 'resume': {
+        const attrs: Attributes = {}
+        if (typeof fields.lastEventId === 'number') attrs[N.ATTR_TENZRO_STREAM_LAST_EVENT_ID] = fields.lastEventId
+        if (typeof fields.from === 'number') attrs[N.ATTR_TENZRO_SSE_RESUME_FROM] = fields.from
+        if (typeof fields.via === 'string') attrs[N.ATTR_TENZRO_SSE_RESUME_VIA] = fields.via
+        span.addEvent(N.EVENT_SSE_RESUME, attrs)
+        break
+      }
+      case 'fault': {
+        const attrs: Attributes = { [N.ATTR_TENZRO_FAULT]: String(fields.fault) }
+        if (typeof fields.phase === 'string') attrs[N.ATTR_TENZRO_FAULT_PHASE] = fields.phase
+        span.addEvent(N.EVENT_SSE_FAULT, attrs)
+        break
+      }
+      case 'stream': {
+        if (fields.phase !== 'close') break
+        streams.delete(streamId)
+        resolveLinks(s)
+        const reason = String(fields.reason)
+        span.setAttribute(N.ATTR_TENZRO_STREAM_CLOSE_REASON, reason)
+        if (typeof fields.events === 'number') span.setAttribute(N.ATTR_TENZRO_STREAM_EVENTS, fields.events)
+        if (typeof fields.heartbeats === 'number') span.setAttribute(N.ATTR_TENZRO_STREAM_HEARTBEATS, fields.heartbeats)
+        if (reason === 'backend-error') {
+          span.setAttribute(N.ATTR_ERROR_TYPE, reason)
+          span.setStatus({ code: SpanStatusCode.ERROR })
         }
-        case 'resume': {
-          const attrs: Attributes = {}
-          if (typeof fields.lastEventId === 'number') attrs[N.ATTR_TENZRO_STREAM_LAST_EVENT_ID] = fields.lastEventId
-          if (typeof fields.from === 'number') attrs[N.ATTR_TENZRO_SSE_RESUME_FROM] = fields.from
-          if (typeof fields.via === 'string') attrs[N.ATTR_TENZRO_SSE_RESUME_VIA] = fields.via
-          span.addEvent(N.EVENT_SSE_RESUME, attrs)
-          break
-        }
-        case 'fault': {
-          const attrs: Attributes = { [N.ATTR_TENZRO_FAULT]: String(fields.fault) }
-          if (typeof fields.phase === 'string') attrs[N.ATTR_TENZRO_FAULT_PHASE] = fields.phase
-          span.addEvent(N.EVENT_SSE_FAULT, attrs)
-          break
-        }
-        case 'stream': {
-          if (fields.phase !== 'close') break
-          ended = true
-          resolvePending()
-          const reason = String(fields.reason)
-          span.setAttribute(N.ATTR_TENZRO_STREAM_CLOSE_REASON, reason)
-          if (typeof fields.events === 'number') span.setAttribute(N.ATTR_TENZRO_STREAM_EVENTS, fields.events)
-          if (typeof fields.heartbeats === 'number') span.setAttribute(N.ATTR_TENZRO_STREAM_HEARTBEATS, fields.heartbeats)
-          if (reason === 'backend-error') {
-            span.setAttribute(N.ATTR_ERROR_TYPE, reason)
-            span.setStatus({ code: SpanStatusCode.ERROR })
-          }
-          span.end()
-          break
-        }
+        span.end()
+        break
       }
     }
   }
 
-  app.decorate('telemetry', { enabled: true, stream, publish } satisfies MockTelemetry)
+  function recorder (record: StreamRecordFn): StreamRecordFn {
+    return function tracedRecord (type: RecordEntryType, fields: Record<string, unknown>): void {
+      // Read before record(): it may take fields over.
+      const streamId = fields.streamId
+      const s = typeof streamId === 'string' && streams.size > 0 ? streams.get(streamId) : undefined
+      record(type, fields)
+      if (s !== undefined) onStreamEntry(s, streamId as string, type, fields)
+    }
+  }
+
+  // Streams still open when the app closes end with it.
+  app.addHook('onClose', async function endStreamSpans () {
+    for (const s of streams.values()) {
+      resolveLinks(s)
+      s.span.setAttribute(N.ATTR_TENZRO_STREAM_CLOSE_REASON, 'shutdown')
+      s.span.end()
+    }
+    streams.clear()
+  })
+
+  app.decorate('telemetry', { enabled: true, recorder, stream, publish } satisfies MockTelemetry)
 }, { name: 'mock-telemetry' })

@@ -4,13 +4,14 @@ import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { ApiError } from '../errors.ts'
 import { validateFaultPlan } from '../domain/fault-plan.ts'
+import { dataEnvelope } from '../domain/pipeline.ts'
 import { DEFAULT_SCOPES, SLUG_RE } from '../domain/key-store.ts'
 import { checkFields, keyFields, objectBody, throwIfDetails } from '../validate.ts'
 import type { ErrorDetail } from '../errors.ts'
 
 export default async function controlRoutes (app: FastifyInstance) {
   const config = { control: true }
-  const ok = (request: FastifyRequest, data: unknown) => ({ data, meta: { requestId: request.id, timestamp: new Date(app.mock.now()).toISOString() } })
+  const ok = (request: FastifyRequest, data: unknown) => dataEnvelope(request.id, data, app.mock.now())
   const noTenant = (field: string) => new ApiError('not_found', 'No such tenant.', [{ field, message: 'unknown tenant id or slug' }])
 
   app.post('/__harness/tenants', { config }, function (request, reply) {

@@ -78,7 +78,8 @@ export default async function eventRoutes (app: FastifyInstance) {
     if (mock.keys.isLive(keyId)) return 'live'
     return mock.keys.key(keyId)?.revokedAtMs === undefined ? 'expired' : 'revoked'
   }
-  const record = mock.record.append.bind(mock.record)
+  // Traced streams turn their record entries into span events (plugins/telemetry.ts; the same function when off).
+  const record = app.telemetry.recorder(mock.record.append.bind(mock.record))
   const sse: SseContext = {
     maxBufferedBytes: cfg.maxBufferedBytes,
     keyState,
@@ -97,7 +98,7 @@ export default async function eventRoutes (app: FastifyInstance) {
     seed: mock.config.seed,
     now: mock.now,
     tenants: () => mock.keys.tenants().map((t) => t.id),
-    publish: (tenantId, subject, data) => log.publish(tenantId, subject, data),
+    publish: (tenantId, subject, data) => app.telemetry.publish(log, tenantId, subject, data),
     onError: (err) => app.log.warn({ err: { message: err.message } }, 'generated event not published')
   })
 
@@ -134,6 +135,8 @@ export default async function eventRoutes (app: FastifyInstance) {
     if (!slots.acquire(auth.keyId)) throw tooManyStreams
     let streamId: string
     let faults: SseFaultDecision | undefined
+    let after = resume.id
+    let duplicateUpTo = 0
     try {
       streamId = `str_${(++streamCounter).toString().padStart(6, '0')}`
       const plan = mock.faults
@@ -149,28 +152,26 @@ export default async function eventRoutes (app: FastifyInstance) {
           : new ApiError('service_unavailable', MESSAGES.service_unavailable, details, headers)
       }
       if (!log.healthy()) throw unhealthy
+      // Duplicate fault (7.2): on resume, start k events before the requested id. Never across the
+      // edge of the retained window, so it cannot turn into a false gap.
+      if (faults !== undefined && faults.duplicate > 0 && resume.id !== undefined) {
+        const w = await log.window(auth.tenantId)
+        const upTo = Math.min(resume.id, w.lastSeq)
+        if (resume.id + 1 >= w.firstSeq && upTo >= w.firstSeq) {
+          after = Math.max(upTo - faults.duplicate, w.firstSeq - 1)
+          duplicateUpTo = upTo
+        }
+      }
     } catch (err) {
       slots.release(auth.keyId)
       throw err
-    }
-
-    // Duplicate fault (7.2): on resume, start k events before the requested id. Never across the edge
-    // of the retained window, so it cannot turn into a false gap.
-    let after = resume.id
-    let duplicateUpTo = 0
-    if (faults !== undefined && faults.duplicate > 0 && resume.id !== undefined) {
-      const w = await log.window(auth.tenantId)
-      const upTo = Math.min(resume.id, w.lastSeq)
-      if (resume.id + 1 >= w.firstSeq && upTo >= w.firstSeq) {
-        after = Math.max(upTo - faults.duplicate, w.firstSeq - 1)
-        duplicateUpTo = upTo
-      }
     }
 
     reply.hijack()
     const res = reply.raw
     res.writeHead(200, { ...reply.getHeaders(), ...SSE_HEADERS } as Record<string, string>)
     flattenHeaderBlock(res)
+    app.telemetry.stream(request, { streamId, lastEventId: resume.id, subjects: subjects.patterns, faults: faults?.labels })
     const retryMs = faults?.retryMs ?? cfg.retryMs
     res.write(faults?.retryMs === undefined ? defaultRetry : retryFrame(faults.retryMs))
 
@@ -227,7 +228,7 @@ export default async function eventRoutes (app: FastifyInstance) {
     const tenant = mock.keys.tenant(o.tenant as string)
     if (tenant === undefined) throw new ApiError('not_found', 'No such tenant.', [{ field: 'tenant', message: 'unknown tenant id or slug' }])
     if (!log.healthy()) throw unhealthy
-    const e = await log.publish(tenant.id, o.type as string, o.data === undefined ? {} : o.data)
+    const e = await app.telemetry.publish(log, tenant.id, o.type as string, o.data === undefined ? {} : o.data, request)
     reply.code(201).send({ data: { seq: e.seq, ...eventBody(e) }, meta: { requestId: request.id, timestamp: new Date(mock.now()).toISOString() } })
   })
 }

@@ -1,10 +1,12 @@
 // Public health (contract 1.7): no key, never rate limited.
 import type { FastifyInstance } from 'fastify'
 import { envelopeSchema } from '../envelope.ts'
+import { dataEnvelope } from '../domain/pipeline.ts'
 
 export default async function healthRoutes (app: FastifyInstance) {
   const schema = { response: { 200: envelopeSchema({ type: 'object', properties: { status: { type: 'string' } } }) } }
+  const ok = { status: 'ok' }
   app.get('/health', { config: { public: true, rateLimit: false }, schema }, function (request, reply) {
-    reply.send({ data: { status: 'ok' }, meta: { requestId: request.id, timestamp: new Date(app.mock.now()).toISOString() } })
+    reply.send(dataEnvelope(request.id, ok, app.mock.now()))
   })
 }

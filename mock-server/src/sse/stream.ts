@@ -81,9 +81,9 @@ export class SseStream implements EventSink {
   private stallDone = false
   /** An afterMs drop fired while `where` asks for a cut inside a frame: cut the next one. */
   private dropArmed = false
-  private timers: NodeJS.Timeout[] = []
+  private timers: NodeJS.Timeout[] | undefined
   /** Frames waiting to be written as one chunk (replay), flushed when big enough or at the end of the tick. */
-  private batch: Buffer[] = []
+  private batch: Buffer[] | undefined
   private batchBytes = 0
   private flushPending = false
 
@@ -199,7 +199,8 @@ export class SseStream implements EventSink {
   private timer (ms: number, fn: () => void): void {
     const t = setTimeout(fn, ms)
     t.unref()
-    this.timers.push(t)
+    if (this.timers === undefined) this.timers = [t]
+    else this.timers.push(t)
   }
 
   private startStall (): void {
@@ -250,8 +251,9 @@ export class SseStream implements EventSink {
    * dozen writes, not 10,000; anything written after them joins the queue, so order is kept.
    */
   private out (buf: Buffer): boolean {
-    if (this.isLive && this.batch.length === 0) return this.res.write(buf)
-    this.batch.push(buf)
+    if (this.isLive && this.batch === undefined) return this.res.write(buf)
+    if (this.batch === undefined) this.batch = [buf]
+    else this.batch.push(buf)
     this.batchBytes += buf.length
     if (this.batchBytes >= REPLAY_CHUNK_BYTES) return this.flush()
     if (!this.flushPending) {
@@ -263,9 +265,10 @@ export class SseStream implements EventSink {
 
   /** Write what `out` gathered; false when the socket wants a drain. */
   private flush (): boolean {
-    if (this.batch.length === 0) return true
-    const chunk = this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch, this.batchBytes)
-    this.batch = []
+    const batch = this.batch
+    if (batch === undefined) return true
+    const chunk = batch.length === 1 ? batch[0]! : Buffer.concat(batch, this.batchBytes)
+    this.batch = undefined
     this.batchBytes = 0
     if (this.res.destroyed) return false
     return this.res.write(chunk)
@@ -306,8 +309,8 @@ export class SseStream implements EventSink {
     if (this.res[kStream] !== this) return
     this.res[kStream] = undefined
     this.closed = true
-    for (const t of this.timers) clearTimeout(t)
-    this.timers.length = 0
+    if (this.timers !== undefined) for (const t of this.timers) clearTimeout(t)
+    this.timers = undefined
     this.sub?.close()
     this.res.removeListener('drain', onResponseDrain)
     this.ctx.record('stream', this.entry({

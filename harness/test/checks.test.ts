@@ -1,0 +1,425 @@
+// The verdicts (issue 6 item 3) as pure functions of hand-built evidence: the mock's record entries
+// (contract 7.3), the client's output and its spans. Each check passes and fails where it should,
+// with the boundaries spelled out: Retry-After tolerance, jitter, retry chains with and without
+// client request ids, and what happens near the end of a run.
+import { describe, expect, it } from 'vitest'
+import { checkAuth, checkIdempotency, checkReconnection, checkSecrets, checkThrottling, runChecks, type CheckResult } from '../src/checks/index.ts'
+import { HOT_LOOP_AFTER_401 } from '../src/checks/auth.ts'
+import { MAX_STREAM_ATTEMPTS_PER_S, RESYNC_WITHIN_MS } from '../src/checks/reconnection.ts'
+import { CONCURRENT_GRACE_MS, STORM_429_PER_S, retryChains } from '../src/checks/throttling.ts'
+import type { AnyEntry, DropEntry, Evidence, FaultEntry, FrameEntry, RequestEntry, StreamEntry } from '../src/evidence.ts'
+import type { Span } from '../src/otlp/index.ts'
+
+const KEY_ID = 'key_AAAAAAAAAAAAAAAA'
+// A fake canary in the shape of contract 2.1: 43 base64url chars after the last underscore.
+const CANARY = 'tnz_acme_FAKEcanaryFAKEcanaryFAKEcanaryFAKEcan'
+const T0 = 1_800_000_000_000
+const LIST = '/api/wallet/list'
+const CREATE = '/api/wallet/create'
+const STREAM = '/api/events/stream'
+
+let seq = 0
+/** A request entry that started at `start` (ms after T0) and took `took` ms. */
+function req (start: number, o: Partial<RequestEntry> & { took?: number } = {}): RequestEntry {
+  const took = o.took ?? 2
+  seq++
+  return {
+    seq,
+    type: 'request',
+    ts: T0 + start + took,
+    requestId: `req_${seq}`,
+    clientRequestId: false,
+    method: 'GET',
+    route: LIST,
+    path: LIST,
+    status: 200,
+    durationMs: took,
+    tenant: 'tenant-1',
+    keyId: KEY_ID,
+    auth: 'ok',
+    code: null,
+    rateLimit: null,
+    idempotencyKey: null,
+    idempotency: null,
+    faults: null,
+    lostResponse: false,
+    retryAfterS: null,
+    ...o
+  }
+}
+
+function evidence (record: AnyEntry[], o: { setup?: Partial<Evidence['setup']>, spans?: Span[], outputs?: Evidence['outputs'], endAt?: number } = {}): Evidence {
+  return {
+    record,
+    keyIds: [KEY_ID],
+    canaries: [CANARY],
+    outputs: o.outputs ?? [],
+    scanDirs: [],
+    spans: o.spans ?? [],
+    setup: { retryMs: 1000, heartbeatMs: 1000, stallDetectMs: 5000, toleranceMs: 50, maxRetries: 5, endMs: T0 + (o.endAt ?? 60_000), ...o.setup }
+  }
+}
+
+function byId (results: CheckResult[], id: string): CheckResult {
+  const r = results.find((c) => c.id === id)
+  if (r === undefined) throw new Error(`no verdict ${id} in ${results.map((c) => c.id).join(', ')}`)
+  return r
+}
+
+/** A 500 chain of one logical request: failures at the given gaps (ms between a response and the next attempt), then a success. */
+function chain (start: number, gaps: number[], o: Partial<RequestEntry> = {}): RequestEntry[] {
+  const out: RequestEntry[] = []
+  let t = start
+  for (let i = 0; i <= gaps.length; i++) {
+    const r = req(t, { status: i < gaps.length ? 500 : 200, code: i < gaps.length ? 'internal_error' : null, ...o })
+    out.push(r)
+    if (i < gaps.length) t = r.ts - T0 + gaps[i]!
+  }
+  return out
+}
+
+/** Deterministic "random" gaps in [0, ceiling): a fixed low-discrepancy sequence, not Math.random. */
+function jittered (n: number, k: number): number[] {
+  return Array.from({ length: n }, (_, i) => Math.floor(((k * 0.618 + i * 0.382) % 1) * 200 * 2 ** i))
+}
+
+describe('throttling/retry-after', () => {
+  const told = (o: Partial<RequestEntry> = {}) => req(1000, { status: 429, code: 'rate_limited', retryAfterS: 2, ...o })
+
+  it('passes when the next request waits the whole Retry-After, less the tolerance', () => {
+    const r = told()
+    const next = req(r.ts - T0 + 2000 - 50)
+    expect(byId(checkThrottling(evidence([r, next])), 'throttling/retry-after').status).toBe('pass')
+  })
+
+  it('fails a request that comes one millisecond earlier than that', () => {
+    const r = told()
+    const next = req(r.ts - T0 + 2000 - 51)
+    const v = byId(checkThrottling(evidence([r, next])), 'throttling/retry-after')
+    expect(v.status).toBe('fail')
+    expect(v.violations[0]).toMatchObject({ retryAfterS: 2, requestId: next.requestId })
+  })
+
+  it('does not count a request that reached the mock within the tolerance after the 429 was written', () => {
+    const r = told()
+    expect(byId(checkThrottling(evidence([r, req(r.ts - T0 + 50)])), 'throttling/retry-after').status).toBe('pass')
+    expect(byId(checkThrottling(evidence([r, req(r.ts - T0 + 51)])), 'throttling/retry-after').status).toBe('fail')
+  })
+
+  it('gives another named logical request the concurrency grace, but not a retry of the same one', () => {
+    const r = told({ clientRequestId: true, requestId: 'op-1' })
+    const other = req(r.ts - T0 + 50 + CONCURRENT_GRACE_MS, { clientRequestId: true, requestId: 'op-2', route: CREATE, method: 'POST' })
+    expect(byId(checkThrottling(evidence([r, other])), 'throttling/retry-after').status).toBe('pass')
+    const later = req(r.ts - T0 + 51 + CONCURRENT_GRACE_MS, { clientRequestId: true, requestId: 'op-3' })
+    expect(byId(checkThrottling(evidence([r, later])), 'throttling/retry-after').status).toBe('fail')
+    const retry = req(r.ts - T0 + 51, { clientRequestId: true, requestId: 'op-1' })
+    expect(byId(checkThrottling(evidence([r, retry])), 'throttling/retry-after').status).toBe('fail')
+  })
+
+  it('holds a request without a client request id to the plain tolerance', () => {
+    const r = told({ clientRequestId: true, requestId: 'op-1' })
+    const unnamed = req(r.ts - T0 + 100, { route: CREATE, method: 'POST' })
+    expect(byId(checkThrottling(evidence([r, unnamed])), 'throttling/retry-after').status).toBe('fail')
+  })
+
+  it('applies a 429 to the whole key and a 503 to its route only (contract 5.3)', () => {
+    const r429 = told()
+    const elsewhere = req(r429.ts - T0 + 500, { route: STREAM, path: STREAM })
+    expect(byId(checkThrottling(evidence([r429, elsewhere])), 'throttling/retry-after').status).toBe('fail')
+    const r503 = told({ status: 503, code: 'service_unavailable' })
+    const elsewhere2 = req(r503.ts - T0 + 500, { route: STREAM, path: STREAM })
+    expect(byId(checkThrottling(evidence([r503, elsewhere2])), 'throttling/retry-after').status).toBe('pass')
+  })
+
+  it('reads Retry-After from the rate-limit decision when the header field was not recorded', () => {
+    const r = told({ retryAfterS: null, rateLimit: { allowed: false, limit: 10, remaining: 0, resetAtMs: T0 + 5000, retryAfterS: 3 } })
+    expect(byId(checkThrottling(evidence([r, req(r.ts - T0 + 2500)])), 'throttling/retry-after').status).toBe('fail')
+  })
+
+  it('skips when the client was never told to wait', () => {
+    const v = byId(checkThrottling(evidence([req(0), req(100, { status: 500 })])), 'throttling/retry-after')
+    expect(v.status).toBe('skip')
+  })
+})
+
+describe('throttling/no-429-storm', () => {
+  const burst = (n: number) => Array.from({ length: n }, (_, i) => req(i * 150, { status: 429, code: 'rate_limited', retryAfterS: null }))
+
+  it(`allows ${STORM_429_PER_S} 429s within a second`, () => {
+    expect(byId(checkThrottling(evidence(burst(STORM_429_PER_S))), 'throttling/no-429-storm').status).toBe('pass')
+  })
+
+  it(`fails at ${STORM_429_PER_S + 1} 429s within a second, once per storm`, () => {
+    const v = byId(checkThrottling(evidence(burst(STORM_429_PER_S + 2))), 'throttling/no-429-storm')
+    expect(v.status).toBe('fail')
+    expect(v.violations).toHaveLength(1)
+  })
+})
+
+describe('throttling/backoff', () => {
+  it('passes capped exponential backoff with full jitter', () => {
+    const record = [0, 1, 2, 3, 4].flatMap((k) => chain(k * 10_000, jittered(4, k)))
+    const v = byId(checkThrottling(evidence(record)), 'throttling/backoff')
+    expect(v.status, v.summary).toBe('pass')
+  })
+
+  it('fails retries that follow at once', () => {
+    const record = [0, 1, 2, 3].flatMap((k) => chain(k * 10_000, [1, 3, 2, 40]))
+    const v = byId(checkThrottling(evidence(record)), 'throttling/backoff')
+    expect(v.status).toBe('fail')
+    expect(v.violations[0]!.message).toMatch(/at once/)
+  })
+
+  it('fails a fixed wait: it neither grows nor spreads', () => {
+    const record = [0, 1, 2, 3].flatMap((k) => chain(k * 10_000, [200, 201, 199, 202]))
+    const v = byId(checkThrottling(evidence(record)), 'throttling/backoff')
+    expect(v.violations.map((x) => x.message).join('\n')).toMatch(/does not grow[\s\S]*not jittered/)
+  })
+
+  it('fails exponential backoff without jitter, even with one noisy attempt', () => {
+    // Timer noise of 60 ms at the first retry spreads that index (over 20 % of its mean), not the three others.
+    const record = [0, 1, 2, 3].flatMap((k) => chain(k * 10_000, [200 + (k === 2 ? 60 : k), 400 + k, 800 - k, 1000 + k]))
+    const v = byId(checkThrottling(evidence(record)), 'throttling/backoff')
+    expect(v.status).toBe('fail')
+    expect(v.violations[0]!.message).toMatch(/not jittered/)
+  })
+
+  it('ignores 5xx that carried Retry-After, and skips when no 5xx was retried', () => {
+    const r = req(0, { status: 503, retryAfterS: 1 })
+    expect(byId(checkThrottling(evidence([r, req(r.ts - T0 + 1000)])), 'throttling/backoff').status).toBe('skip')
+  })
+})
+
+describe('retry chains and throttling/retry-cap', () => {
+  it('tells retries apart by the client request id when the client sets one', () => {
+    // Two logical requests of 4 and 3 failures, back to back: one chain of 7 without ids.
+    const a = chain(0, [10, 20, 40, 80], { clientRequestId: true, requestId: 'op-a' }).slice(0, 4)
+    const b = chain(a[3]!.ts - T0 + 200, [10, 20, 40], { clientRequestId: true, requestId: 'op-b' })
+    const named = [...a, ...b]
+    expect(retryChains(named, (r) => r.status >= 500).map((c) => c.length)).toEqual([4, 4])
+    expect(byId(checkThrottling(evidence(named)), 'throttling/retry-cap').status).toBe('pass')
+    const unnamed = named.map((r) => ({ ...r, clientRequestId: false, requestId: `srv_${r.seq}` }))
+    expect(retryChains(unnamed, (r) => r.status >= 500).map((c) => c.length)).toEqual([8])
+    const v = byId(checkThrottling(evidence(unnamed)), 'throttling/retry-cap')
+    expect(v.status).toBe('fail')
+    expect(v.violations[0]!.message).toMatch(/^7 failed attempts/)
+  })
+
+  it('does not add an overlapping request on the same route to a chain', () => {
+    const c = chain(0, [100, 100])
+    const overlapping = req(c[0]!.ts - T0 - 1, { took: 50 })
+    expect(retryChains([...c, overlapping], (r) => r.status >= 500).map((x) => x.length)).toEqual([3])
+  })
+
+  it(`allows maxRetries + 1 failed attempts in a row and fails one more`, () => {
+    const six = chain(0, [10, 20, 40, 80, 160, 320])
+    expect(byId(checkThrottling(evidence(six.slice(0, 6))), 'throttling/retry-cap').status).toBe('pass')
+    expect(byId(checkThrottling(evidence(six.slice(0, 6), { setup: { maxRetries: 4 } })), 'throttling/retry-cap').status).toBe('fail')
+    const seven = chain(0, [10, 20, 40, 80, 160, 320, 640])
+    expect(byId(checkThrottling(evidence(seven)), 'throttling/retry-cap').status).toBe('fail')
+  })
+
+  it('counts an unfinished chain at the end of the run', () => {
+    const open = chain(0, [10, 20, 40, 80, 160, 320, 640]).slice(0, 7)
+    expect(byId(checkThrottling(evidence(open)), 'throttling/retry-cap').status).toBe('fail')
+  })
+
+  it('skips when nothing was retried', () => {
+    expect(byId(checkThrottling(evidence([req(0), req(100)])), 'throttling/retry-cap').status).toBe('skip')
+  })
+})
+
+// Stream helpers: an accepted stream is a request entry (written when it closes), an open and a close.
+let streamN = 0
+interface Stream { request: RequestEntry, open: StreamEntry, close: StreamEntry, id: string }
+function stream (openAt: number, closeAt: number, o: { lastEventId?: number | null, retryMs?: number, reason?: string, requestId?: string } = {}): Stream {
+  const id = `str_${++streamN}`
+  const request = req(openAt, { route: STREAM, path: STREAM, took: closeAt - openAt, ...(o.requestId === undefined ? {} : { requestId: o.requestId }) })
+  return {
+    id,
+    request,
+    open: { seq: ++seq, type: 'stream', ts: T0 + openAt, phase: 'open', streamId: id, keyId: KEY_ID, tenant: 'tenant-1', requestId: request.requestId, lastEventId: o.lastEventId ?? null, retryMs: o.retryMs ?? 1000 },
+    close: { seq: ++seq, type: 'stream', ts: T0 + closeAt, phase: 'close', streamId: id, keyId: KEY_ID, tenant: 'tenant-1', requestId: request.requestId, reason: o.reason ?? 'fault' }
+  }
+}
+function drop (s: Stream, at: number, lastId: number | null): DropEntry {
+  return { seq: ++seq, type: 'drop', ts: T0 + at, streamId: s.id, keyId: KEY_ID, requestId: s.request.requestId, reason: 'fault', lastId }
+}
+const entries = (...ss: Stream[]) => ss.flatMap((s) => [s.request, s.open, s.close])
+
+describe('reconnection checks', () => {
+  it('pass a client that comes back after retry: with the last complete event id', () => {
+    const a = stream(0, 2000)
+    const b = stream(3000, 9000, { lastEventId: 17 })
+    const r = checkReconnection(evidence([...entries(a, b), drop(a, 2000, 17)]))
+    for (const id of ['comes-back', 'respects-retry', 'last-event-id', 'no-hot-loop']) expect(byId(r, `reconnection/${id}`).status, id).toBe('pass')
+  })
+
+  it('fail a reconnect that comes earlier than retry: less the tolerance, using the stream\'s own retry:', () => {
+    const a = stream(0, 2000, { retryMs: 2000 })
+    const ok = stream(2000 + 1950, 9000, { lastEventId: 17 })
+    expect(byId(checkReconnection(evidence([...entries(a, ok), drop(a, 2000, 17)])), 'reconnection/respects-retry').status).toBe('pass')
+    const early = stream(2000 + 1949, 9000, { lastEventId: 17 })
+    const v = byId(checkReconnection(evidence([...entries(a, early), drop(a, 2000, 17)])), 'reconnection/respects-retry')
+    expect(v.status).toBe('fail')
+    expect(v.violations[0]).toMatchObject({ retryMs: 2000 })
+  })
+
+  it('fail a resume without Last-Event-ID or past the last complete event, and accept an earlier one', () => {
+    const a = stream(0, 2000)
+    const judge = (lastEventId: number | null) => byId(checkReconnection(evidence([...entries(a, stream(3000, 9000, { lastEventId })), drop(a, 2000, 17)])), 'reconnection/last-event-id').status
+    expect(judge(null)).toBe('fail')
+    expect(judge(18)).toBe('fail') // the id of a frame whose blank line never came
+    expect(judge(17)).toBe('pass')
+    expect(judge(12)).toBe('pass') // events still buffered were not handled: the server sends them again
+  })
+
+  it('judge a drop near the end only if the client already came back', () => {
+    const a = stream(0, 56_000)
+    const late = evidence([...entries(a), drop(a, 56_000, 5)], { endAt: 60_000 })
+    expect(byId(checkReconnection(late), 'reconnection/comes-back').status).toBe('skip')
+    const early = evidence([...entries(a), drop(a, 56_000, 5)], { endAt: 62_001 })
+    expect(byId(checkReconnection(early), 'reconnection/comes-back').status).toBe('fail')
+    const b = stream(57_500, 59_000, { lastEventId: 5 })
+    const back = evidence([...entries(a, b), drop(a, 56_000, 5)], { endAt: 60_000 })
+    expect(byId(checkReconnection(back), 'reconnection/comes-back').status).toBe('pass')
+  })
+
+  it(`fail more than ${MAX_STREAM_ATTEMPTS_PER_S} stream attempts within a second`, () => {
+    const refused = (n: number) => Array.from({ length: n }, (_, i) => req(i * 150, { route: STREAM, path: STREAM, status: 401, auth: 'refused' }))
+    expect(byId(checkReconnection(evidence(refused(MAX_STREAM_ATTEMPTS_PER_S))), 'reconnection/no-hot-loop').status).toBe('pass')
+    expect(byId(checkReconnection(evidence(refused(MAX_STREAM_ATTEMPTS_PER_S + 1))), 'reconnection/no-hot-loop').status).toBe('fail')
+  })
+
+  function stalled (closedBy: 'client' | 'revoked' | undefined, closeAfter: number, endAt = 60_000) {
+    const a = stream(0, 1000 + closeAfter, { reason: closedBy ?? 'shutdown' })
+    const stall: FaultEntry = { seq: ++seq, type: 'fault', ts: T0 + 1000, streamId: a.id, keyId: KEY_ID, fault: 'sse-stall', phase: 'start' }
+    const record: AnyEntry[] = [a.request, a.open, stall]
+    if (closedBy !== undefined) record.push(a.close, ...entries(stream(1000 + closeAfter + 1000, endAt - 1000, { lastEventId: 3 })))
+    return byId(checkReconnection(evidence(record, { endAt })), 'reconnection/stall-detected')
+  }
+
+  it('pass a stall the client notices within stallDetectMs, and fail one it notices later or never', () => {
+    expect(stalled('client', 2500).status).toBe('pass')
+    expect(stalled('client', 5000).status).toBe('pass')
+    expect(stalled('client', 5001).status).toBe('fail')
+    expect(stalled(undefined, 0).status).toBe('fail')
+    expect(stalled('revoked', 2500).status).toBe('fail') // the server closed it, not the client
+  })
+
+  it('skip a stall too close to the end to judge', () => {
+    expect(stalled(undefined, 0, 1000 + 5000 + 1999).status).toBe('skip')
+    expect(stalled(undefined, 0, 1000 + 5000 + 2000).status).toBe('fail')
+  })
+
+  function gapped (listAt: number | undefined, o: { endAt?: number, resyncWithinMs?: number } = {}) {
+    const a = stream(0, 30_000)
+    const gap: FrameEntry = { seq: ++seq, type: 'frame', ts: T0 + 1000, streamId: a.id, keyId: KEY_ID, id: 40, event: 'stream.gap', from: 20, to: 40 }
+    const record: AnyEntry[] = [...entries(a), gap, ...(listAt === undefined ? [] : [req(listAt)])]
+    return byId(checkReconnection(evidence(record, { endAt: o.endAt ?? 60_000, setup: { resyncWithinMs: o.resyncWithinMs } })), 'reconnection/gap-resync')
+  }
+
+  it(`pass a wallet list within ${RESYNC_WITHIN_MS / 1000} s after a stream.gap and fail without one`, () => {
+    expect(gapped(1000 + RESYNC_WITHIN_MS).status).toBe('pass')
+    expect(gapped(1000 + RESYNC_WITHIN_MS + 1).status).toBe('fail')
+    expect(gapped(999).status).toBe('fail') // a list before the gap is no resync
+    expect(gapped(undefined).status).toBe('fail')
+  })
+
+  it('take the resync window from the profile and skip a gap too close to the end', () => {
+    expect(gapped(1000 + 4000, { resyncWithinMs: 3000 }).status).toBe('fail')
+    expect(gapped(undefined, { endAt: 1000 + RESYNC_WITHIN_MS - 1 }).status).toBe('skip')
+  })
+
+  it('skip every reconnection check when the client opened no stream', () => {
+    const r = checkReconnection(evidence([req(0)]))
+    expect(r).toHaveLength(6)
+    expect(r.every((c) => c.status === 'skip')).toBe(true)
+  })
+})
+
+describe('auth checks', () => {
+  it('fail a key in the query string or the body', () => {
+    expect(byId(checkAuth(evidence([req(0)])), 'auth/key-in-header').status).toBe('pass')
+    expect(byId(checkAuth(evidence([req(0, { secretInUrl: true })])), 'auth/key-in-header').status).toBe('fail')
+    expect(byId(checkAuth(evidence([req(0, { method: 'POST', route: CREATE, secretInBody: true })])), 'auth/key-in-header').status).toBe('fail')
+  })
+
+  it(`allow ${HOT_LOOP_AFTER_401} requests in the second after a 401 and fail one more`, () => {
+    const after401 = (n: number) => {
+      const r = req(0, { status: 401, auth: 'refused', code: 'revoked_api_key' })
+      return [r, ...Array.from({ length: n }, (_, i) => req(r.ts - T0 + 100 + i * 200, { status: 401, auth: 'refused' }))]
+    }
+    expect(byId(checkAuth(evidence(after401(HOT_LOOP_AFTER_401))), 'auth/no-hot-loop-after-401').status).toBe('pass')
+    const v = byId(checkAuth(evidence(after401(HOT_LOOP_AFTER_401 + 1))), 'auth/no-hot-loop-after-401')
+    expect(v.status).toBe('fail')
+  })
+})
+
+describe('idempotency checks', () => {
+  const post = (start: number, o: Partial<RequestEntry> = {}) => req(start, { method: 'POST', route: CREATE, path: CREATE, status: 201, idempotencyKey: 'idem-1', idempotency: 'new', ...o })
+
+  it('fail a POST without X-Idempotency-Key and skip when there was no POST', () => {
+    expect(byId(checkIdempotency(evidence([post(0)])), 'idempotency/keys-on-posts').status).toBe('pass')
+    expect(byId(checkIdempotency(evidence([post(0, { idempotencyKey: null, idempotency: 'missing' })])), 'idempotency/keys-on-posts').status).toBe('fail')
+    expect(byId(checkIdempotency(evidence([req(0)])), 'idempotency/keys-on-posts').status).toBe('skip')
+  })
+
+  it('pass a retry after a lost response that reuses the key and is replayed', () => {
+    const r = checkIdempotency(evidence([post(0, { lostResponse: true }), post(500, { idempotency: 'replayed' })]))
+    expect(byId(r, 'idempotency/retry-reuses-key').status).toBe('pass')
+    expect(byId(r, 'idempotency/no-duplicates').status).toBe('pass')
+  })
+
+  it('fail a retry with a new key: it creates a second resource', () => {
+    const r = checkIdempotency(evidence([post(0, { lostResponse: true }), post(500, { idempotencyKey: 'idem-2' })]))
+    expect(byId(r, 'idempotency/retry-reuses-key').status).toBe('fail')
+    expect(byId(r, 'idempotency/no-duplicates').status).toBe('fail')
+  })
+
+  it('fail a lost response that was never retried, and skip both when no response was lost', () => {
+    expect(byId(checkIdempotency(evidence([post(0, { lostResponse: true })])), 'idempotency/retry-reuses-key').status).toBe('fail')
+    const r = checkIdempotency(evidence([post(0)]))
+    expect(byId(r, 'idempotency/retry-reuses-key').status).toBe('skip')
+    expect(byId(r, 'idempotency/no-duplicates').status).toBe('skip')
+  })
+
+  function consumerSpan (eventId: string, spanId: string): Span {
+    return {
+      traceId: 'a'.repeat(32), spanId, parentSpanId: undefined, traceState: undefined, flags: 1, name: 'process wallet.created', kind: 'consumer',
+      startTimeUnixNano: 1n, endTimeUnixNano: 2n, durationMs: 0, attributes: { 'messaging.message.id': eventId }, events: [], links: [],
+      status: { code: 'unset', message: '' }, resource: {}, scope: { name: 'test', version: '', attributes: {} }, droppedAttributesCount: 0, droppedEventsCount: 0, droppedLinksCount: 0
+    }
+  }
+
+  it('fail an event id processed twice, but not one span exported twice', () => {
+    const once = [consumerSpan('7', '0000000000000001'), consumerSpan('8', '0000000000000002'), consumerSpan('8', '0000000000000002')]
+    expect(byId(checkIdempotency(evidence([], { spans: once })), 'idempotency/events-once').status).toBe('pass')
+    const twice = [...once, consumerSpan('7', '0000000000000003')]
+    const v = byId(checkIdempotency(evidence([], { spans: twice })), 'idempotency/events-once')
+    expect(v.status).toBe('fail')
+    expect(v.violations[0]).toMatchObject({ eventId: '7' })
+    expect(byId(checkIdempotency(evidence([])), 'idempotency/events-once').status).toBe('skip')
+  })
+})
+
+describe('secrets/no-leak', () => {
+  it('passes clean output and fails the canary in stdout, in a span and in a request URL', async () => {
+    const clean = await checkSecrets(evidence([req(0)], { outputs: [{ source: 'stdout', text: '{"msg":"listed wallets","key":"key_AAAAAAAAAAAAAAAA"}\n' }] }))
+    expect(clean[0]!.status).toBe('pass')
+    const logged = await checkSecrets(evidence([], { outputs: [{ source: 'stdout', text: `{"msg":"starting","apiKey":"${CANARY}"}\n` }] }))
+    expect(logged[0]!.status).toBe('fail')
+    expect(logged[0]!.violations[0]!.message).not.toContain(CANARY)
+    const span = { ...({} as Span), traceId: 'b'.repeat(32), spanId: '1'.repeat(16), name: 'GET', kind: 'client' as const, attributes: { 'url.full': `http://x/api?api_key=${encodeURIComponent(CANARY)}` }, events: [], links: [], resource: {}, status: { code: 'unset' as const, message: '' } }
+    expect((await checkSecrets(evidence([], { spans: [span] })))[0]!.status).toBe('fail')
+    expect((await checkSecrets(evidence([req(0, { secretInUrl: true })])))[0]!.status).toBe('fail')
+  })
+})
+
+describe('runChecks', () => {
+  it('turns a check that throws into an error verdict instead of a crash', async () => {
+    const bad = { ...evidence([]), record: null } as unknown as Evidence
+    const e = await runChecks(bad, ['auth'])
+    expect(e).toEqual([expect.objectContaining({ id: 'auth/error', status: 'error' })])
+  })
+})
