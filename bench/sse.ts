@@ -6,6 +6,7 @@
 //   node bench/sse.ts --streams 10000      10,000 streams (or TENZRO_BENCH_SSE_STREAMS=10000)
 //   node bench/sse.ts --duration 20        seconds of publishing per server and round (default 10)
 //   node bench/sse.ts --rounds 4           rounds, alternating which server goes first (default 2)
+//   TENZRO_BENCH_SSE_SEMI_SPACE_MB=16      young-generation semi-space of both servers (default 8)
 //
 // Load: the streams are split over G groups (tenants for the mock, channels for the baseline). Every
 // second each group gets one event, the groups staggered over the second, so every stream receives one
@@ -144,8 +145,9 @@ interface Child { child: ChildProcess, ready: Ready, call<T> (op: string): Promi
 
 async function startChild (spec: ServeSpec): Promise<Child> {
   // Both servers get the same fixed young generation. Left to itself V8 grows it with the allocation
-  // rate (to ~100 MB here), which swamps a per-stream RSS figure with a GC heuristic.
-  const execArgv = ['--expose-gc', '--min-semi-space-size=16', '--max-semi-space-size=16', ...(process.env.TENZRO_BENCH_SSE_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.TENZRO_BENCH_SSE_PROFILE_DIR}`])]
+  // rate (by ~100 MB at 10,000 streams), which swamps a per-stream RSS figure with a GC heuristic.
+  const semi = process.env.TENZRO_BENCH_SSE_SEMI_SPACE_MB ?? '8'
+  const execArgv = ['--expose-gc', `--min-semi-space-size=${semi}`, `--max-semi-space-size=${semi}`, ...(process.env.TENZRO_BENCH_SSE_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.TENZRO_BENCH_SSE_PROFILE_DIR}`])]
   const child = fork(SELF, ['--serve', JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
   const ready = await new Promise<Ready>((resolve, reject) => {
     child.once('message', (m) => resolve(m as Ready))

@@ -21,13 +21,14 @@ const RECEIVER_FLAG = '--otlp-receiver'
 
 interface ReceiverChild {
   url: string
-  spans (): Promise<number>
+  /** Spans decoded so far, and the receiver's CPU time (it shares the machine with the load generator). */
+  spans (): Promise<{ spans: number, cpuUs: number }>
   stop (): Promise<void>
 }
 
 /** The receiver in its own process, so decoding exports does not take CPU from the load generator. */
 async function startReceiverProcess (): Promise<ReceiverChild> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [RECEIVER_FLAG], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [RECEIVER_FLAG], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
   const url = await new Promise<string>((resolve, reject) => {
     child.once('message', (m) => resolve((m as { url: string }).url))
     child.once('exit', (code) => reject(new Error(`OTLP receiver child exited with ${code} before listening`)))
@@ -35,7 +36,7 @@ async function startReceiverProcess (): Promise<ReceiverChild> {
   return {
     url,
     spans: () => new Promise((resolve) => {
-      child.once('message', (m) => resolve((m as { spans: number }).spans))
+      child.once('message', (m) => resolve(m as { spans: number, cpuUs: number }))
       child.send('spans')
     }),
     stop: () => new Promise((resolve) => {
@@ -53,7 +54,8 @@ if (process.argv[2] === RECEIVER_FLAG) {
   process.on('message', (m) => {
     if (m === 'spans') {
       const s = receiver.stats()
-      process.send?.({ spans: s.spansAccepted + s.spansDropped })
+      const cpu = process.cpuUsage()
+      process.send?.({ spans: s.spansAccepted + s.spansDropped, cpuUs: cpu.user + cpu.system })
     }
     if (m === 'exit') void receiver.close().then(() => process.exit(0))
   })
@@ -71,9 +73,9 @@ export async function benchTracing ({ rounds = 3, durationS = 5 }: { rounds?: nu
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
     OTEL_TRACES_SAMPLER: 'always_on',
     OTEL_SERVICE_NAME: 'tenzro-mock-bench',
-    // A queue that absorbs a second of load, so spans are exported, not dropped, while a batch is in flight.
-    OTEL_BSP_MAX_QUEUE_SIZE: '32768',
-    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2048',
+    // Batches of the default 512; a queue deep enough that a batch in flight never makes it drop spans
+    // (the default 2048 drops some under this load). Bigger batches cost more: they outlive young GC.
+    OTEL_BSP_MAX_QUEUE_SIZE: '8192',
     OTEL_BSP_SCHEDULE_DELAY: '200'
   }
   try {
@@ -82,13 +84,22 @@ export async function benchTracing ({ rounds = 3, durationS = 5 }: { rounds?: nu
       const on = await startServer({ kind: 'mock', config: HIGH, env: tracingEnv })
       const bare = await startServer({ kind: 'bare', env: none })
       try {
+        const before = await receiver.spans()
         const r = await compare('mock with tracing on (all sampled, OTLP protobuf) vs bare Fastify, GET /api/wallet/list', on, bare, { rounds, durationS })
         // Let the last batches arrive.
         await new Promise((resolve) => setTimeout(resolve, 1000))
-        const spans = await receiver.spans()
+        const after = await receiver.spans()
+        const spans = after.spans - before.spans
         // One warm-up second, then `rounds` rounds at about the median rate.
         const requestsApprox = Math.round(r.candidateRps * (rounds * durationS + 1))
-        results.on = { ...r, goal: '>= 0.50', spansExported: spans, requestsApprox, spansPerRequest: spans / requestsApprox }
+        results.on = {
+          ...r,
+          goal: '>= 0.50',
+          spansExported: spans,
+          requestsApprox,
+          spansPerRequest: spans / requestsApprox,
+          receiverCpuUsPerSpan: spans === 0 ? null : (after.cpuUs - before.cpuUs) / spans
+        }
       } finally { await on.stop(); await bare.stop() }
     }
     {

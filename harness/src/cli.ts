@@ -205,7 +205,17 @@ async function cmdVerify (argv: string[], io: Io): Promise<number> {
   return finish(report('verify', [s.suite], started, s.target), dir, io, c === undefined ? [] : [c])
 }
 
-function cmdProfiles (io: Io): number {
+const PROFILES_HELP = `tenzro-harness profiles
+
+Lists the fault profiles of verify (--profile <name>): name, duration and what each does.
+
+Options:
+  -h, --help              this help
+`
+
+function cmdProfiles (argv: string[], io: Io): number {
+  const { values } = parseArgs({ args: argv, allowPositionals: false, strict: true, options: { help: { type: 'boolean', short: 'h' } } })
+  if (values.help === true) { io.out(PROFILES_HELP); return EXIT.pass }
   for (const p of Object.values(PROFILES)) io.out(`${p.name.padEnd(10)} ${p.durationS} s  ${p.description}\n`)
   return EXIT.pass
 }
@@ -216,7 +226,7 @@ export async function main (argv: string[], io: Io = { out: (s) => process.stdou
     switch (cmd) {
       case 'run': return await cmdRun(rest, io)
       case 'verify': return await cmdVerify(rest, io)
-      case 'profiles': return cmdProfiles(io)
+      case 'profiles': return cmdProfiles(rest, io)
       case undefined: case '-h': case '--help': case 'help':
         io.out(MAIN_HELP)
         return cmd === undefined ? EXIT.usage : EXIT.pass

@@ -65,34 +65,35 @@ const fastClient = { TENZRO_HEARTBEAT_TIMEOUT_MS: '2500' }
 
 /**
  * `quick`: the faults of `default` compressed into 20 s. Faults count requests or connections, not
- * seconds, so every client meets them in the same order. The timeline is laid out so that each
- * check can be judged well before the end and no fault meets another by chance:
- * - the list route fails persistently first (a client that retries without a cap shows it early), then
- *   429s, a 503 with Retry-After and four chains of 500s; the key limit is high, so the only 429s are
- *   the injected ones;
- * - the stream is dropped mid-frame, then refused for 5 s, which loses more events than the log keeps
- *   (a stream.gap, contract 4.4, early enough to judge the resync); the stream after the gap is told
- *   `retry: 2000` and dropped; the next is duplicated on resume and stalls (an outage the log covers:
- *   no second gap); the last is dropped between frames;
+ * seconds, and the clock starts at the client's first request, so every client meets them in the same
+ * order at about the same moments. The timeline keeps faults apart, so each check is judged well
+ * before the end and no verdict depends on two faults meeting by chance:
+ * - list: a persistent failure first (a client that retries without a cap shows it early), then a
+ *   429, a 503 with Retry-After and three chains of 500s, all over by about 12 s; the key limit is
+ *   high, so the only 429s are the injected ones;
+ * - stream: dropped mid-frame; duplicated on resume and dropped between frames; stalled (an outage of
+ *   3.5 s, which the 52 retained events cover); told `retry: 2000` and dropped; then refused for 5 s,
+ *   an outage of 7 s that the log does not cover: a stream.gap (contract 4.4) at about 15.5 s, after
+ *   the list faults, judged with a 2 s resync window;
  * - the key is revoked at 18 s.
  */
 const quickRest: FaultSpec[] = [
   { id: '500-persistent', type: 'error', status: 500, scope: { route: LIST }, after: 5, times: 10 },
-  { id: '429-burst', type: 'rate-limit-burst', scope: { route: LIST }, after: 17, times: 2, retryAfterS: 1 },
-  { id: '503-retry-after', type: 'error', status: 503, retryAfterS: 1, scope: { route: LIST }, after: 22, times: 1 },
-  ...errorChains(25, 6),
+  { id: '429-burst', type: 'rate-limit-burst', scope: { route: LIST }, after: 17, times: 1, retryAfterS: 1 },
+  { id: '503-retry-after', type: 'error', status: 503, retryAfterS: 1, scope: { route: LIST }, after: 21, times: 1 },
+  ...errorChains(24, 6, 3),
   { id: 'lost-create', type: 'lost-response', scope: { route: CREATE }, after: 1, times: 1 },
   { id: 'slow-list', type: 'latency', minMs: 0, maxMs: 30, scope: { route: LIST }, probability: 0.2 }
 ]
 
 const quickSse: FaultSpec[] = [
   { id: 'drop-mid-frame', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 5, where: 'after-id', times: 1 },
-  { id: 'reject-503', type: 'sse-reject', status: 503, retryAfterS: 5, scope: { route: STREAM }, after: 1, times: 1 },
-  { id: 'retry-2s', type: 'sse-retry', retryMs: 2000, scope: { route: STREAM }, after: 2, times: 1 },
-  { id: 'drop-after-retry-change', type: 'sse-drop', scope: { route: STREAM }, afterMs: 1000, after: 2, times: 1 },
-  { id: 'duplicate-on-resume', type: 'sse-duplicate', scope: { route: STREAM }, count: 3, after: 3, times: 1 },
-  { id: 'stall', type: 'sse-stall', scope: { route: STREAM }, afterEvents: 5, after: 3, times: 1 },
-  { id: 'drop-between', type: 'sse-drop', scope: { route: STREAM }, afterMs: 1000, after: 4, times: 1 }
+  { id: 'duplicate-on-resume', type: 'sse-duplicate', scope: { route: STREAM }, count: 3, after: 1, times: 1 },
+  { id: 'drop-between', type: 'sse-drop', scope: { route: STREAM }, afterMs: 1000, after: 1, times: 1 },
+  { id: 'stall', type: 'sse-stall', scope: { route: STREAM }, afterEvents: 15, after: 2, times: 1 },
+  { id: 'retry-2s', type: 'sse-retry', retryMs: 2000, scope: { route: STREAM }, after: 3, times: 1 },
+  { id: 'drop-after-retry-change', type: 'sse-drop', scope: { route: STREAM }, afterMs: 1000, after: 3, times: 1 },
+  { id: 'reject-503', type: 'sse-reject', status: 503, retryAfterS: 5, scope: { route: STREAM }, after: 4, times: 1 }
 ]
 
 export const PROFILES: Record<string, Profile> = {
@@ -119,13 +120,13 @@ export const PROFILES: Record<string, Profile> = {
     name: 'quick',
     description: 'the faults of default compressed into 20 s, with a 1 s heartbeat (the client gets TENZRO_HEARTBEAT_TIMEOUT_MS=2500); for CI and the example clients',
     durationS: 20,
-    // 10 events/s and 45 retained: the 6 s outage around the refusal loses events, the 3.5 s stall does not.
-    mock: { events: { capacity: 45, generatorRate: 10, retryMs: 1000, ...fastStream } },
+    // 10 events/s and 52 retained: the 7 s outage around the refusal loses events, the 3.5 s stall does not.
+    mock: { events: { capacity: 52, generatorRate: 10, retryMs: 1000, ...fastStream } },
     keyRateLimit: 100_000,
     faults: [...quickRest, ...quickSse],
     revokeAtS: 18,
     stallDetectMs: 5000,
-    resyncWithinMs: 5000,
+    resyncWithinMs: 2000,
     checks: ['auth', 'throttling', 'reconnection', 'idempotency', 'secrets'],
     clientEnv: { ...fastClient }
   }

@@ -176,11 +176,29 @@ describe('throttling/backoff', () => {
     expect(v.violations.map((x) => x.message).join('\n')).toMatch(/does not grow[\s\S]*not jittered/)
   })
 
-  it('fails exponential backoff without jitter, even with one noisy attempt', () => {
-    // Timer noise of 60 ms at the first retry spreads that index (over 20 % of its mean), not the three others.
-    const record = [0, 1, 2, 3].flatMap((k) => chain(k * 10_000, [200 + (k === 2 ? 60 : k), 400 + k, 800 - k, 1000 + k]))
+  it('does not take one late timer for growth', () => {
+    const record = [0, 1, 2, 3].flatMap((k) => chain(k * 10_000, [200 + k, 201, 199 + k, k === 3 ? 2000 : 200]))
+    const v = byId(checkThrottling(evidence(record)), 'throttling/backoff')
+    expect(v.violations[0]!.message).toMatch(/does not grow: median gap 20\d ms at the first retry/)
+  })
+
+  it('fails exponential backoff without jitter, even with a late timer at two attempts', () => {
+    // One gap 60 ms late at the first retry and one 120 ms late at the second: each spreads its index
+    // by over 20 % of the mean, but it is one sample, not a spread.
+    const record = [0, 1, 2, 3].flatMap((k) => chain(k * 10_000, [200 + (k === 2 ? 60 : k), 400 + (k === 1 ? 120 : k), 800 - k, 1000 + k]))
     const v = byId(checkThrottling(evidence(record)), 'throttling/backoff')
     expect(v.status).toBe('fail')
+    expect(v.violations[0]!.message).toMatch(/not jittered/)
+  })
+
+  it('leaves out a retry held back by a Retry-After given meanwhile, so that wait reads as neither growth nor jitter', () => {
+    // No jitter at all, but the first retry of one chain waited out a 503's Retry-After on the route.
+    const record = [0, 1, 2, 3].flatMap((k) => chain(k * 10_000, [(k === 2 ? 900 : 200) + k, 400 - k, 800 + k, 1000 - k], { clientRequestId: true, requestId: `op-${k}` }))
+    const held = record.find((r) => r.ts - T0 > 20_000 && r.status === 500)!
+    const wait = req(held.ts - T0 + 5, { status: 503, retryAfterS: 1, code: 'service_unavailable', requestId: 'other' })
+    const v = byId(checkThrottling(evidence([...record, wait])), 'throttling/backoff')
+    expect(v.status).toBe('fail')
+    expect(v.evidence.samplesByAttempt).toEqual([3, 3, 4, 4])
     expect(v.violations[0]!.message).toMatch(/not jittered/)
   })
 

@@ -142,22 +142,21 @@ describe('sse-duplicate (contract 4.6, 7.2)', () => {
 
 describe('sse-stall (contract 7.2)', () => {
   it('stops events and heartbeats for durationMs with the connection open, then carries on where it stopped', async () => {
-    const m = await mock([{ type: 'sse-stall', afterEvents: 2, durationMs: 400 }], { heartbeatMs: 30 })
+    const m = await mock([{ type: 'sse-stall', afterEvents: 2, durationMs: 1000 }], { heartbeatMs: 30 })
     const s = await open(m)
     await s.waitFor((x) => x.text().includes(': heartbeat'), 2000, 'a heartbeat before the stall')
     await publishMany(m, 5)
     await s.waitFor((x) => x.events().length === 2)
-    const stalledAt = performance.now()
     const textAtStall = s.text().length
-    await sleep(250)
-    // Nothing at all while stalled: no event, no heartbeat.
+    await sleep(300)
+    // Nothing at all while stalled: no event, no heartbeat (ten heartbeat intervals have passed).
     expect(s.text().length).toBe(textAtStall)
     await s.waitFor((x) => x.events().length === 5, 3000, 'events after the stall')
-    expect(performance.now() - stalledAt).toBeGreaterThanOrEqual(350)
     expect(ids(s)).toEqual([1, 2, 3, 4, 5])
     await s.waitFor((x) => x.text().slice(textAtStall).includes(': heartbeat'), 2000, 'heartbeats again')
-    const faults = (await readRecord(m)).filter((e) => e.type === 'fault').map((e) => [e.fault, e.phase])
-    expect(faults).toEqual([['sse-stall', 'start'], ['sse-stall', 'end']])
+    const faults = (await readRecord(m)).filter((e) => e.type === 'fault')
+    expect(faults.map((e) => [e.fault, e.phase, e.afterEvents])).toEqual([['sse-stall', 'start', 2], ['sse-stall', 'end', 2]])
+    expect(faults[1]!.ts - faults[0]!.ts).toBeGreaterThanOrEqual(990)
   })
 
   it('stalls for good without a duration, from the first byte after retry:', async () => {

@@ -303,7 +303,7 @@ describe('secrets in spans', () => {
       [`/api/wallet/list?limit=5&cursor=${use('cursor')}`, { headers: { 'x-api-key': live, 'x-tenant-id': tenantId } }],
       [`/api/wallet/list?${use('bare')}`, { headers: { 'x-api-key': live, 'x-tenant-id': tenantId } }],
       [`/api/wallet/list?token=${encodeURIComponent(b64(use('base64')))}`, { headers: { 'x-api-key': live, 'x-tenant-id': tenantId } }],
-      [`/api/wallet/list?subjects=${use('subject')}`, { headers: { 'x-api-key': live, 'x-tenant-id': tenantId } }],
+      [`/api/wallet/list?subjects=${use('querysubject')}`, { headers: { 'x-api-key': live, 'x-tenant-id': tenantId } }],
       [`/api/keys/${use('path')}`, { method: 'DELETE', headers: { 'x-admin-api-key': use('admin') } }],
       [`/api/keys/${b64(use('pathb64')).replace(/\//g, '_')}`, { method: 'DELETE', headers: { 'x-admin-api-key': live } }],
       ['/api/wallet/list', { headers: { 'x-api-key': live, 'x-tenant-id': tenantId, 'user-agent': `sync/1.0 key=${use('useragent')}` } }],
@@ -315,6 +315,18 @@ describe('secrets in spans', () => {
       const res = await fetch(t.m.url + path, init)
       await res.arrayBuffer()
     }
+    // Event streams: one filtered by a key-shaped subject pattern, one that receives an event published
+    // under a key-shaped subject (both valid subjects, contract 4.2, 7.4).
+    const sse = { 'x-api-key': live, 'x-tenant-id': tenantId, accept: 'text/event-stream' }
+    const ac = new AbortController()
+    const filtered = await fetch(`${t.m.url}/api/events/stream?subjects=${use('subjects')}`, { headers: sse, signal: ac.signal })
+    const all = await fetch(`${t.m.url}/api/events/stream`, { headers: sse, signal: ac.signal })
+    expect([filtered.status, all.status]).toEqual([200, 200])
+    const reader = all.body!.getReader()
+    await control(t.m, 'POST', '/__harness/events', { tenant: 'acme', type: use('subject'), data: { n: 1 } })
+    let text = ''
+    while (!text.includes('data:')) text += Buffer.from((await reader.read()).value ?? []).toString()
+    ac.abort()
     return canaries
   }
 
@@ -325,9 +337,11 @@ describe('secrets in spans', () => {
   it('exports no canary key, raw or encoded, from any request a client could get wrong', async () => {
     const t = await tracedMock()
     const canaries = await leakyRequests(t)
-    // One SERVER span per request, and the control call that made the live key.
-    const spans = await t.spans(16)
-    expect(spans).toHaveLength(16)
+    // A SERVER span per request (and per control call), two stream spans, one PRODUCER span.
+    const spans = await t.spans(22)
+    expect(spans).toHaveLength(22)
+    expect(spans.filter((s) => s.name === N.SPAN_SSE_STREAM).map((s) => s.attributes[N.ATTR_TENZRO_STREAM_SUBJECTS] ?? null).sort()).toEqual([['REDACTED'], null])
+    expect(spans.find((s) => s.kind === 'producer')?.name).toBe('publish REDACTED')
     const findings = createLeakScanner({ canaries, rules: [] }).scan(corpus(spans), 'spans')
     expect(findings.map((f) => `${f.encoding} ${f.match} ${f.preview}`)).toEqual([])
   })
@@ -335,10 +349,12 @@ describe('secrets in spans', () => {
   it('finds the canaries once redaction is switched off, so the search above can fail', async () => {
     const t = await tracedMock({ unsafeDisableRedaction: true })
     const canaries = await leakyRequests(t)
-    const findings = createLeakScanner({ canaries, rules: [] }).scan(corpus(await t.spans(16)), 'spans')
-    const found = new Set(findings.map((f) => f.canary))
-    // Every canary that went out in a header or the URL is caught (the body is never captured).
-    expect(found.size).toBeGreaterThanOrEqual(canaries.length - 1)
+    const findings = createLeakScanner({ canaries, rules: [] }).scan(corpus(await t.spans(22)), 'spans')
+    const found = new Set(findings.filter((f) => f.match === 'full').map((f) => canaries[f.canary!]))
+    // Every canary that went out in a header or the URL is caught; bodies are never captured, and the
+    // event's subject is redacted even then.
+    const missed = canaries.filter((c) => !found.has(c)).map((c) => c.slice(c.indexOf('FAKECANARY') + 10, c.indexOf('FAKECANARY') + 20))
+    expect(missed.sort()).toEqual(['bodyFAKECA', 'subjectFAK'])
   })
 })
 

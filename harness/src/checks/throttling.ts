@@ -9,7 +9,7 @@ export const CONCURRENT_GRACE_MS = 250
 /** A median gap below this between retries of a 5xx is no backoff at all. */
 export const AT_ONCE_MS = 30
 /** Gaps at one attempt index that differ by less than this are timer noise, not jitter. */
-export const JITTER_NOISE_MS = 25
+export const JITTER_NOISE_MS = 30
 
 /** Attempts of one logical request: same key, method and route (and request id when the client chose one). */
 export function retryChains (reqs: RequestEntry[], isFailure: (r: RequestEntry) => boolean): RequestEntry[][] {
@@ -38,6 +38,20 @@ export function retryChains (reqs: RequestEntry[], isFailure: (r: RequestEntry) 
 const is5xxNoRetryAfter = (r: RequestEntry) => (r.status === 500 || r.status === 502 || r.status === 504) && (r.retryAfterS ?? null) === null
 
 function mean (xs: number[]): number { return xs.reduce((a, b) => a + b, 0) / xs.length }
+
+/** max - min, without the sample farthest from the median once there are at least 4. */
+function trimmedRange (xs: number[]): number {
+  let s = [...xs].sort((a, b) => a - b)
+  if (s.length >= 4) {
+    const m = median(s)
+    s = m - s[0]! > s[s.length - 1]! - m ? s.slice(1) : s.slice(0, -1)
+  }
+  return s[s.length - 1]! - s[0]!
+}
+
+function stat (xs: number[], f: (xs: number[]) => number): number | null {
+  return xs.length === 0 ? null : Math.round(f(xs))
+}
 
 function median (xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
@@ -89,34 +103,45 @@ export function checkThrottling (e: Evidence): CheckResult[] {
 
   // Backoff on 5xx without Retry-After: grows and is jittered.
   const chains = retryChains(reqs, is5xxNoRetryAfter)
-  const gapsByAttempt: number[][] = []
+  // A retry held back by a Retry-After that the server gave meanwhile (a 429 on the key, a 503 on the
+  // route, to this request or another) waited for the server, not for the client's backoff: that gap
+  // says nothing about the backoff and is left out.
+  const waits = reqs.filter((r) => (r.status === 429 || r.status === 503) && (r.retryAfterS ?? r.rateLimit?.retryAfterS ?? 0) > 0)
+  const heldBack = (prev: RequestEntry, next: RequestEntry) => waits.some((w) => w.keyId === next.keyId && (w.status === 429 || w.route === next.route) &&
+    w.ts <= startOf(next) && w.ts + (w.retryAfterS ?? w.rateLimit?.retryAfterS ?? 0) * 1000 >= prev.ts)
+  let gapsByAttempt: number[][] = []
   for (const c of chains) {
     for (let i = 1; i < c.length; i++) {
+      if (heldBack(c[i - 1]!, c[i]!)) continue
       const gap = startOf(c[i]!) - c[i - 1]!.ts
       ;(gapsByAttempt[i - 1] ??= []).push(gap)
     }
   }
+  gapsByAttempt = Array.from(gapsByAttempt, (g) => g ?? [])
   const allGaps = gapsByAttempt.flat()
-  if (chains.length === 0) {
-    out.push(skip('throttling/backoff', 'Backoff between retries of 5xx grows and is jittered', 'the client retried no 5xx'))
+  if (allGaps.length === 0) {
+    out.push(skip('throttling/backoff', 'Backoff between retries of 5xx grows and is jittered', chains.length === 0 ? 'the client retried no 5xx' : 'every retry of a 5xx waited for a Retry-After'))
   } else {
     const v: Violation[] = []
     const firstGaps = gapsByAttempt[0] ?? []
     const laterGaps = gapsByAttempt.slice(2).flat()
-    const m1 = mean(firstGaps)
-    const mLater = laterGaps.length > 0 ? mean(laterGaps) : Number.NaN
+    // Medians, so one late timer does not make a fixed wait look like growth (or hide real growth).
+    const m1 = firstGaps.length > 0 ? median(firstGaps) : Number.NaN
+    const mLater = laterGaps.length > 0 ? median(laterGaps) : Number.NaN
     const med = median(allGaps)
     if (med < AT_ONCE_MS) v.push({ message: `retries of 5xx follow at once (median gap ${Math.round(med)} ms over ${allGaps.length} gaps)` })
-    else if (laterGaps.length >= 2 && firstGaps.length >= 2 && !(mLater > 1.5 * m1)) v.push({ message: `backoff does not grow: mean gap ${Math.round(m1)} ms at the first retry, ${Math.round(mLater)} ms from the third on` })
+    else if (laterGaps.length >= 2 && firstGaps.length >= 2 && !(mLater > 1.5 * m1)) v.push({ message: `backoff does not grow: median gap ${Math.round(m1)} ms at the first retry, ${Math.round(mLater)} ms from the third on` })
     // Jitter: at attempt indices with >= 3 samples, the gaps must spread by more than 20 % of their mean
-    // and more than timer noise; at half of those indices at least, so one noisy index decides nothing.
+    // and more than timer noise; at half of those indices at least. One late timer (a busy event loop
+    // on either side) stretches one gap: from 4 samples on, the one farthest from the median is left
+    // out of the spread, and one noisy index decides nothing.
     const sampled = gapsByAttempt.filter((g) => g.length >= 3)
-    const spreads = sampled.map((g) => ({ rel: (Math.max(...g) - Math.min(...g)) / Math.max(mean(g), 1), ms: Math.max(...g) - Math.min(...g), mean: mean(g) }))
+    const spreads = sampled.map((g) => { const ms = trimmedRange(g); return { rel: ms / Math.max(mean(g), 1), ms, mean: mean(g) } })
     const jittered = spreads.filter((s) => s.ms > Math.max(0.2 * s.mean, JITTER_NOISE_MS)).length
     if (spreads.length > 0 && med >= AT_ONCE_MS && jittered * 2 < spreads.length) v.push({ message: `backoff is not jittered: retries at the same attempt wait the same (spread ${spreads.map((s) => `${Math.round(s.ms)} ms/${Math.round(s.rel * 100)}%`).join(', ')} by attempt)` })
     out.push(verdict('throttling/backoff', 'Backoff between retries of 5xx grows and is jittered', v,
-      { chains: chains.length, meanGapMsByAttempt: gapsByAttempt.map((g) => Math.round(mean(g))), samplesByAttempt: gapsByAttempt.map((g) => g.length) },
-      `${chains.length} retry chains; mean gaps by attempt ${gapsByAttempt.map((g) => Math.round(mean(g))).join(' → ')} ms`))
+      { chains: chains.length, meanGapMsByAttempt: gapsByAttempt.map((g) => stat(g, mean)), spreadMsByAttempt: gapsByAttempt.map((g) => stat(g, trimmedRange)), samplesByAttempt: gapsByAttempt.map((g) => g.length), medianGapMs: Math.round(med) },
+      `${chains.length} retry chains; mean gaps by attempt ${gapsByAttempt.map((g) => stat(g, mean) ?? '-').join(' → ')} ms`))
   }
 
   // Retries are capped: no chain of failures longer than maxRetries + 1 attempts.

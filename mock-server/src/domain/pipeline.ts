@@ -11,7 +11,7 @@ import type { MockContext } from '../context.ts'
 import { ApiError, MESSAGES, type ErrorDetail } from '../errors.ts'
 import type { AuthContext, RequestState, RouteAccess } from '../types.ts'
 import { describeKey, DEFAULT_SCOPES, hasScope, type KeyStore, type Tenant } from './key-store.ts'
-import type { Wallet } from './wallet-store.ts'
+import type { Wallet, WalletStore } from './wallet-store.ts'
 import { checkFields, keyFields, objectBody, throwIfDetails, walletCreateBody, walletListQuery } from '../validate.ts'
 import { bodyHash, IDEMPOTENCY_KEY_RE, type IdempotencyStore, type StoredResponse } from './idempotency-store.ts'
 import type { FaultPlan, RestFaultDecision, SseFaultDecision } from './fault-plan.ts'
@@ -532,16 +532,23 @@ export function asApiError (err: unknown): ApiError {
   return err instanceof ApiError ? err : internal
 }
 
-let lastIsoMs = Number.NaN
-let lastIso = ''
+const MILLIS: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0') + 'Z')
+let isoSecond = Number.NaN
+let isoPrefix = ''
 
-/** An epoch-ms time as ISO 8601 (meta.timestamp, 1.4). The last one is kept: a busy mock answers many requests per millisecond. */
+/**
+ * An epoch-ms time as Date#toISOString writes it (meta.timestamp, 1.4). The text up to the seconds
+ * is made once per second, so a timestamp costs one concatenation: every answer carries one.
+ */
 export function isoTime (ms: number): string {
-  if (ms !== lastIsoMs) {
-    lastIso = new Date(ms).toISOString()
-    lastIsoMs = ms
+  const t = Math.trunc(ms)
+  const second = Math.floor(t / 1000)
+  if (second !== isoSecond) {
+    const iso = new Date(t).toISOString()
+    isoPrefix = iso.slice(0, -4)
+    isoSecond = second
   }
-  return lastIso
+  return isoPrefix + MILLIS[t - second * 1000]!
 }
 
 /** The error envelope of contract 1.5, fields in the order the Fastify response schema writes them. */
@@ -824,6 +831,27 @@ export type EventStreams = ReturnType<typeof createEventStreams>
 
 const badCursor = new ApiError('validation_error', 'The cursor was not issued by this API to this tenant; start again without a cursor.', [{ field: 'cursor', message: 'not a valid cursor for this tenant' }])
 
+// A cursor names a tenant and a position, and its MAC is keyed per store: the same pair always gives
+// the same text, so the few a load test walks through are made once (a MAC is a hash per request).
+const cursors = new WeakMap<WalletStore, Map<string, string>>()
+const MAX_CACHED_CURSORS = 4096
+
+function nextCursor (wallets: WalletStore, tenantId: string, before: number): string {
+  let m = cursors.get(wallets)
+  if (m === undefined) {
+    m = new Map()
+    cursors.set(wallets, m)
+  }
+  const k = tenantId + ' ' + before
+  let c = m.get(k)
+  if (c === undefined) {
+    c = wallets.encodeCursor(tenantId, before)
+    if (m.size >= MAX_CACHED_CURSORS) m.clear()
+    m.set(k, c)
+  }
+  return c
+}
+
 /**
  * GET /api/wallet/list (3.2) as the JSON text of the whole answer. The page is spliced from per-wallet
  * JSON cached at creation (fields fixed by the store, contract 3.1): the list is the hot path of every load test.
@@ -836,7 +864,7 @@ export function walletListPayload (mock: MockContext, auth: AuthContext, query: 
     if (before === undefined) throw badCursor
   }
   const page = mock.wallets.list(auth.tenantId, { limit, before, chain })
-  const next = page.nextBefore === undefined ? null : mock.wallets.encodeCursor(auth.tenantId, page.nextBefore)
+  const next = page.nextBefore === undefined ? null : nextCursor(mock.wallets, auth.tenantId, page.nextBefore)
   return '{"data":' + page.json + ',"meta":{"requestId":' + JSON.stringify(requestId) + ',"timestamp":"' + isoTime(mock.now()) +
     '","cursor":' + (next === null ? 'null' : '"' + next + '"') + ',"hasMore":' + (next !== null) + '}}'
 }

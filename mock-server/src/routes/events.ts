@@ -229,6 +229,7 @@ export default async function eventRoutes (app: FastifyInstance) {
     if (tenant === undefined) throw new ApiError('not_found', 'No such tenant.', [{ field: 'tenant', message: 'unknown tenant id or slug' }])
     if (!log.healthy()) throw unhealthy
     const e = await app.telemetry.publish(log, tenant.id, o.type as string, o.data === undefined ? {} : o.data, request)
-    reply.code(201).send({ data: { seq: e.seq, ...eventBody(e) }, meta: { requestId: request.id, timestamp: new Date(mock.now()).toISOString() } })
+    // `sequence` is the contract's name (7.4); `seq` stays for scripts written against earlier answers.
+    reply.code(201).send({ data: { sequence: e.seq, seq: e.seq, ...eventBody(e) }, meta: { requestId: request.id, timestamp: new Date(mock.now()).toISOString() } })
   })
 }
