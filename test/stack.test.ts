@@ -7,23 +7,17 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parseCli } from '../mock-server/src/server.ts'
 import { resolveConfig } from '../mock-server/src/config.ts'
+import { findBinary, skipReason } from '../mock-server/test/helpers/binary.ts'
 
-function has (bin: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${bin} || test -x /usr/sbin/${bin}`]).status === 0
-}
-function need (bin: string): boolean {
-  if (has(bin)) return true
-  if (process.env.CI !== undefined) throw new Error(`${bin} is missing under CI: .ci/run installs it`)
-  console.log(`skipping: ${bin} not installed (apt-get install ${bin === 'promtool' ? 'prometheus' : bin})`)
-  return false
-}
+const DOCKER_COMPOSE = { name: 'docker-compose', envVar: 'DOCKER_COMPOSE_BIN', pkg: 'docker-compose' }
+const PROMTOOL = { name: 'promtool', envVar: 'PROMTOOL_BIN', pkg: 'prometheus' }
 
 const compose = readFileSync('docker-compose.yml', 'utf8')
 
 describe('docker-compose.yml', () => {
   it('parses with docker-compose config', () => {
-    if (!need('docker-compose')) return
-    const r = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { encoding: 'utf8' })
+    if (skipReason(DOCKER_COMPOSE) !== undefined) return
+    const r = spawnSync(findBinary(DOCKER_COMPOSE)!, ['-f', 'docker-compose.yml', 'config', '-q'], { encoding: 'utf8' })
     expect(r.stderr).toBe('')
     expect(r.status).toBe(0)
   })
@@ -50,8 +44,8 @@ describe('docker-compose.yml', () => {
 
 describe('Prometheus config', () => {
   it('passes promtool check config', () => {
-    if (!need('promtool')) return
-    const out = execFileSync('promtool', ['check', 'config', 'dashboards/config/prometheus.yml'], { encoding: 'utf8' })
+    if (skipReason(PROMTOOL) !== undefined) return
+    const out = execFileSync(findBinary(PROMTOOL)!, ['check', 'config', 'dashboards/config/prometheus.yml'], { encoding: 'utf8' })
     expect(out).toContain('SUCCESS')
   })
 })

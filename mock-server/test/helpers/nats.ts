@@ -2,51 +2,31 @@
 // temporary store dir, started per test file and removed afterwards. When the binary is missing the
 // caller skips with a printed reason, except under CI, where a missing binary is a failure.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { findBinary, freePort, skipReason, type BinarySpec } from './binary.ts'
 
-const CANDIDATES = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']
+const NATS: BinarySpec = { name: 'nats-server', envVar: 'NATS_SERVER_BIN', pkg: 'nats-server' }
+
+/** The nats-server binary, or undefined when it is not installed. */
+export function natsServerBinary (): string | undefined {
+  return findBinary(NATS)
+}
+
+/** Why NATS tests must skip, or undefined when they can run. Under CI a missing binary throws. */
+export function natsSkipReason (): string | undefined {
+  return skipReason(NATS, 'NATS tests')
+}
+
+export { freePort }
+
 
 export interface NatsServer {
   url: string
   port: number
   storeDir: string
   stop (): Promise<void>
-}
-
-/** The nats-server binary, or undefined when it is not installed. */
-export function natsServerBinary (): string | undefined {
-  const fromEnv = process.env.NATS_SERVER_BIN
-  if (fromEnv !== undefined && existsSync(fromEnv)) return fromEnv
-  return CANDIDATES.find((p) => existsSync(p))
-}
-
-/**
- * Why NATS tests must skip, or undefined when they can run. Under CI a missing binary throws, so the
- * run fails instead of passing on skipped tests.
- */
-export function natsSkipReason (): string | undefined {
-  if (natsServerBinary() !== undefined) return undefined
-  const reason = `nats-server not found (looked in ${CANDIDATES.join(', ')}; set NATS_SERVER_BIN): install it with apt-get install nats-server`
-  if (process.env.CI !== undefined && process.env.CI !== '') throw new Error(reason)
-  console.warn(`skipping NATS tests: ${reason}`)
-  return reason
-}
-
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 /** Start `nats-server -js` on a free port with a temporary store dir; resolves once it is ready. */

@@ -3,13 +3,25 @@
 // test cut Redis away mid-run and bring it back. When the binary is missing the caller skips with a
 // printed reason, except under CI, where a missing binary is a failure.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { findBinary, freePort, skipReason, type BinarySpec } from './binary.ts'
 
-const CANDIDATES = ['/usr/bin/redis-server', '/usr/sbin/redis-server', '/usr/local/bin/redis-server']
+const REDIS: BinarySpec = { name: 'redis-server', envVar: 'REDIS_SERVER_BIN', pkg: 'redis-server' }
+
+/** The redis-server binary, or undefined when it is not installed. */
+export function redisServerBinary (): string | undefined {
+  return findBinary(REDIS)
+}
+
+/** Why Redis tests must skip, or undefined when they can run. Under CI a missing binary throws. */
+export function redisSkipReason (): string | undefined {
+  return skipReason(REDIS, 'Redis tests')
+}
+
+export { freePort }
+
 
 export interface RedisServer {
   url: string
@@ -27,34 +39,6 @@ export interface RedisServer {
   restart (): Promise<void>
   /** Stop it for good and remove the temp dir. */
   stop (): Promise<void>
-}
-
-export function redisServerBinary (): string | undefined {
-  const fromEnv = process.env.REDIS_SERVER_BIN
-  if (fromEnv !== undefined && existsSync(fromEnv)) return fromEnv
-  return CANDIDATES.find((p) => existsSync(p))
-}
-
-/** Why Redis tests must skip, or undefined when they can run. Under CI a missing binary throws. */
-export function redisSkipReason (): string | undefined {
-  if (redisServerBinary() !== undefined) return undefined
-  const reason = `redis-server not found (looked in ${CANDIDATES.join(', ')}; set REDIS_SERVER_BIN): install it with apt-get install redis-server`
-  if (process.env.CI !== undefined && process.env.CI !== '') throw new Error(reason)
-  console.warn(`skipping Redis tests: ${reason}`)
-  return reason
-}
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 function spawnRedis (bin: string, port: number, dir: string): ChildProcess {
