@@ -7,6 +7,7 @@
 // can neither skip nor repeat an event. A paused subscription leaves the live set and catches up from
 // the ring when resumed, so a slow reader never makes the log buffer anything.
 import type { EventLog, EventSink, EventWindow, StoredEvent, SubscribeOptions, Subscription } from './types.ts'
+import { CursorSubscription } from './subscription.ts'
 
 /** Events handed over per turn of the event loop during replay, so one big replay cannot starve others. */
 const REPLAY_BATCH = 1024
@@ -17,28 +18,24 @@ interface TenantLog {
   last: number
   /** Oldest retained sequence; last + 1 when nothing is retained. */
   first: number
-  live: Set<MemorySubscription>
+  live: Set<CursorSubscription>
 }
 
-class MemorySubscription implements Subscription {
-  cursor: number
-  live = false
-  paused = false
-  closed = false
+class MemorySubscription extends CursorSubscription {
   readonly log: TenantLog
-  readonly sink: EventSink
-  readonly owner: Set<MemorySubscription>
   readonly capacity: number
   private pumping = false
   private scheduled = false
 
-  constructor (log: TenantLog, cursor: number, sink: EventSink, owner: Set<MemorySubscription>, capacity: number) {
+  constructor (log: TenantLog, cursor: number, sink: EventSink, owner: Set<CursorSubscription>, capacity: number) {
+    super(cursor, sink, owner)
     this.log = log
-    this.cursor = cursor
-    this.sink = sink
-    this.owner = owner
     this.capacity = capacity
   }
+
+  protected liveSet (): Set<CursorSubscription> { return this.log.live }
+  protected restart (): void { this.pump() }
+  protected release (): void {}
 
   /** Hand over retained events after the cursor until caught up, paused, or a batch is done. */
   pump (): void {
@@ -74,36 +71,6 @@ class MemorySubscription implements Subscription {
     setImmediate(() => this.pump())
   }
 
-  /** Called by publish() for a live subscription. */
-  deliver (e: StoredEvent): void {
-    // A subscription that went live during this very publish (a sink resumed another) already has it.
-    if (e.seq <= this.cursor) return
-    this.cursor = e.seq
-    if (!this.sink.event(e) && !this.closed) this.pause()
-  }
-
-  pause (): void {
-    if (this.paused || this.closed) return
-    this.paused = true
-    if (this.live) {
-      this.live = false
-      this.log.live.delete(this)
-    }
-  }
-
-  resume (): void {
-    if (!this.paused || this.closed) return
-    this.paused = false
-    this.pump()
-  }
-
-  close (): void {
-    if (this.closed) return
-    this.closed = true
-    this.live = false
-    this.log.live.delete(this)
-    this.owner.delete(this)
-  }
 }
 
 export interface MemoryEventLogOptions {
@@ -115,7 +82,7 @@ export interface MemoryEventLogOptions {
 export function createMemoryEventLog ({ capacity, now = Date.now }: MemoryEventLogOptions): EventLog {
   if (!Number.isInteger(capacity) || capacity < 1) throw new TypeError('capacity must be an integer >= 1')
   const tenants = new Map<string, TenantLog>()
-  const subscriptions = new Set<MemorySubscription>()
+  const subscriptions = new Set<CursorSubscription>()
   let published = 0
   let evicted = 0
   let closed = false

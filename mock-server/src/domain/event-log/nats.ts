@@ -18,6 +18,7 @@ import {
   type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg
 } from '@nats-io/jetstream'
 import { hash32 } from '../random.ts'
+import { CursorSubscription } from './subscription.ts'
 import type { EventLog, EventSink, EventWindow, StoredEvent, SubscribeOptions, Subscription } from './types.ts'
 
 const STREAM_PREFIX = 'TENZRO_EVENTS_'
@@ -41,7 +42,7 @@ interface Tail {
   prefix: string
   /** Highest sequence the tail has handed to live subscriptions. */
   last: number
-  subs: Set<NatsSubscription>
+  subs: Set<CursorSubscription>
   messages: ConsumerMessages | undefined
 }
 
@@ -50,28 +51,35 @@ function decode (tail: Tail, m: JsMsg): StoredEvent {
   return { seq: m.seq, tenantId: tail.tenantId, subject: m.subject.slice(tail.prefix.length), publishedAtMs: w.t, data: w.d }
 }
 
-class NatsSubscription implements Subscription {
-  cursor: number
-  live = false
-  paused = false
-  closed = false
+class NatsSubscription extends CursorSubscription {
   readonly tail: Tail
-  readonly sink: EventSink
   readonly js: JetStreamClient
-  readonly owner: Set<NatsSubscription>
   /** First retained sequence when subscribed; a cursor below it is reported as a gap before replay. */
   readonly firstSeq: number
   private replaying = false
   private replayMessages: ConsumerMessages | undefined
   private wake: (() => void) | undefined
 
-  constructor (tail: Tail, cursor: number, firstSeq: number, sink: EventSink, js: JetStreamClient, owner: Set<NatsSubscription>) {
+  constructor (tail: Tail, cursor: number, firstSeq: number, sink: EventSink, js: JetStreamClient, owner: Set<CursorSubscription>) {
+    super(cursor, sink, owner)
     this.tail = tail
-    this.cursor = cursor
     this.firstSeq = firstSeq
-    this.sink = sink
     this.js = js
-    this.owner = owner
+  }
+
+  protected liveSet (): Set<CursorSubscription> { return this.tail.subs }
+  protected restart (): void {
+    const wake = this.wake
+    this.wake = undefined
+    if (wake !== undefined) wake()
+    else this.catchUp()
+  }
+
+  protected release (): void {
+    this.replayMessages?.stop()
+    const wake = this.wake
+    this.wake = undefined
+    wake?.()
   }
 
   start (): void {
@@ -132,42 +140,6 @@ class NatsSubscription implements Subscription {
     }
   }
 
-  /** Called by the tail for a live subscription. */
-  deliver (e: StoredEvent): void {
-    if (e.seq <= this.cursor) return
-    this.cursor = e.seq
-    if (!this.sink.event(e) && !this.closed) this.pause()
-  }
-
-  pause (): void {
-    if (this.paused || this.closed) return
-    this.paused = true
-    if (this.live) {
-      this.live = false
-      this.tail.subs.delete(this)
-    }
-  }
-
-  resume (): void {
-    if (!this.paused || this.closed) return
-    this.paused = false
-    const wake = this.wake
-    this.wake = undefined
-    if (wake !== undefined) wake()
-    else this.catchUp()
-  }
-
-  close (): void {
-    if (this.closed) return
-    this.closed = true
-    this.live = false
-    this.tail.subs.delete(this)
-    this.owner.delete(this)
-    this.replayMessages?.stop()
-    const wake = this.wake
-    this.wake = undefined
-    wake?.()
-  }
 }
 
 export interface NatsEventLogOptions {
@@ -197,7 +169,7 @@ export async function createNatsEventLog ({ url, capacity, now = Date.now, stora
   const js = jetstream(nc)
   const streams = new Map<string, Promise<string>>()
   const tails = new Map<string, Promise<Tail>>()
-  const subscriptions = new Set<NatsSubscription>()
+  const subscriptions = new Set<CursorSubscription>()
   let published = 0
   let closed = false
 
