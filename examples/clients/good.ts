@@ -64,9 +64,19 @@ async function eventLoop (): Promise<void> {
       handler: (e) => { log('info', 'event', { id: e.id, subject: e.subject }) },
       onGap: async (gap) => {
         log('warn', 'events lost; resynchronising', { from: gap.from, to: gap.to })
-        let n = 0
-        for await (const _w of client.wallets.all({ signal: stop })) n++
-        log('info', 'resynchronised', { wallets: n })
+        // A failed resync must not stop the consumer: try again (the client backs off inside), and
+        // give up on this gap only when stopping or when the key is refused.
+        while (!stop.aborted) {
+          try {
+            let n = 0
+            for await (const _w of client.wallets.all({ signal: stop })) n++
+            log('info', 'resynchronised', { wallets: n })
+            return
+          } catch (err) {
+            handle(err, 'resync')
+            await sleep(1000, stop)
+          }
+        }
       }
     })
     log('info', 'event stream closed', { handled: r.handled, duplicates: r.duplicates, reconnects: r.reconnects })
@@ -78,5 +88,11 @@ await Promise.all([
   parts.has('create') ? createLoop() : undefined,
   parts.has('events') ? eventLoop() : undefined
 ])
-if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
+// Stay up until told to stop (after a refused key too), so the last spans are flushed on SIGTERM; a
+// pending promise alone does not keep Node running.
+if (!signal.aborted) {
+  const keepAlive = setInterval(() => {}, 60_000)
+  await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
+  clearInterval(keepAlive)
+}
 await stopTracing()

@@ -46,6 +46,21 @@ const restFaults = (scale: number): FaultSpec[] => [
   { id: 'slow-list', type: 'latency', minMs: 0, maxMs: 30, scope: { route: LIST }, probability: 0.2 }
 ]
 
+/**
+ * The default run's stream faults, stall first: a client that waits the contract's 2.5 heartbeats
+ * (37.5 s) to notice has then still time for the rest before the key is revoked. The stall also
+ * outlasts the retained log, so the reconnect after it meets a stream.gap.
+ */
+const defaultSse: FaultSpec[] = [
+  { id: 'stall', type: 'sse-stall', scope: { route: STREAM }, afterEvents: 5, times: 1 },
+  { id: 'drop-mid-frame', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 8, where: 'after-id', after: 1, times: 1 },
+  { id: 'drop-between', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 8, after: 2, times: 1 },
+  { id: 'duplicate-on-resume', type: 'sse-duplicate', scope: { route: STREAM }, count: 3, after: 2, times: 1 },
+  { id: 'reject-503', type: 'sse-reject', status: 503, retryAfterS: 3, scope: { route: STREAM }, after: 3, times: 1 },
+  { id: 'retry-2s', type: 'sse-retry', retryMs: 2000, scope: { route: STREAM }, after: 4, times: 1 },
+  { id: 'drop-after-retry-change', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 5, after: 4, times: 1 }
+]
+
 const sseFaults: FaultSpec[] = [
   { id: 'drop-mid-frame', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 8, where: 'after-id', times: 1 },
   { id: 'drop-between', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 8, after: 1, times: 1 },
@@ -102,8 +117,11 @@ export const PROFILES: Record<string, Profile> = {
     description: 'every fault of contract 7.2 in one run: 429 bursts, 503 with Retry-After, 500 chains, a persistent failure, a lost response, SSE drops mid-frame, duplicates, a refused reconnect leading to a gap, a stall, a changed retry:, and the key revoked near the end',
     durationS: 60,
     mock: { events: { ...eventsForGap, heartbeatMs: 15_000 } },
-    faults: [...restFaults(1), ...sseFaults],
-    revokeAtS: 54,
+    // A limit a steady client does not spend in a minute: the contract default (100/min) would leave
+    // a polling client idle for half the run, and the throttling checks have the injected 429s.
+    keyRateLimit: 1000,
+    faults: [...restFaults(1), ...defaultSse],
+    revokeAtS: 56,
     stallDetectMs: 45_000,
     checks: ['auth', 'throttling', 'reconnection', 'idempotency', 'secrets']
   },

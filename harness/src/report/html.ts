@@ -50,7 +50,9 @@ function sseChart (s: SuiteReport): string {
   const rowH = 14
   const h = PAD + streams.length * rowH + 20
   const x = (t: number) => PAD + ((t - t0) / (t1 - t0)) * (W - PAD - 10)
-  const marks = pts.filter((p) => streams.includes(p.streamId ?? '(refused)')).map((p) => {
+  // Opens and closes first, so a drop, stall or gap at the same moment is drawn on top of them.
+  const layer = (p: TimelinePoint) => (p.kind === 'open' || p.kind === 'close' ? 0 : 1)
+  const marks = pts.filter((p) => streams.includes(p.streamId ?? '(refused)')).sort((a, b) => layer(a) - layer(b)).map((p) => {
     const row = streams.indexOf(p.streamId ?? '(refused)')
     return `<circle class="${KIND_CLASS[p.kind]}" cx="${x(p.t).toFixed(1)}" cy="${PAD + row * rowH}" r="4"><title>${esc(p.label)} at +${((p.t - t0) / 1000).toFixed(2)} s</title></circle>`
   }).join('')
