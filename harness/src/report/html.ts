@@ -56,8 +56,15 @@ function sseChart (s: SuiteReport): string {
     const row = streams.indexOf(p.streamId ?? '(refused)')
     return `<circle class="${KIND_CLASS[p.kind]}" cx="${x(p.t).toFixed(1)}" cy="${PAD + row * rowH}" r="4"><title>${esc(p.label)} at +${((p.t - t0) / 1000).toFixed(2)} s</title></circle>`
   }).join('')
+  // Each stream's life as a bar from its open to its close (or the end of the run).
+  const life = streams.map((id, i) => {
+    const own = pts.filter((p) => (p.streamId ?? '(refused)') === id)
+    const from = own.find((p) => p.kind === 'open')?.t ?? own[0]!.t
+    const to = own.find((p) => p.kind === 'close')?.t ?? t1
+    return `<line class="life" x1="${x(from).toFixed(1)}" x2="${Math.max(x(to), x(from) + 2).toFixed(1)}" y1="${PAD + i * rowH}" y2="${PAD + i * rowH}"/>`
+  }).join('')
   const rows = streams.map((id, i) => `<text class="tick" x="${PAD - 4}" y="${PAD + i * rowH + 4}" text-anchor="end">${i + 1}</text><line class="grid" x1="${PAD}" x2="${W - 10}" y1="${PAD + i * rowH}" y2="${PAD + i * rowH}"/>`).join('')
-  return `<figure data-chart="sse"><figcaption>SSE timeline: one row per stream</figcaption><svg viewBox="0 0 ${W} ${h}" role="img" aria-label="event stream timeline">${rows}${marks}<text x="${W / 2}" y="${h - 4}" class="label" text-anchor="middle">${((t1 - t0) / 1000).toFixed(1)} s</text></svg>
+  return `<figure data-chart="sse"><figcaption>SSE timeline: one row per stream</figcaption><svg viewBox="0 0 ${W} ${h}" role="img" aria-label="event stream timeline">${rows}${life}${marks}<text x="${W / 2}" y="${h - 4}" class="label" text-anchor="middle">${((t1 - t0) / 1000).toFixed(1)} s</text></svg>
 <p class="legend">${Object.keys(KIND_CLASS).map((k) => `<span class="dot ${k}">${k}</span>`).join(' ')}</p></figure>`
 }
 
@@ -88,7 +95,7 @@ h3{font-size:14px;margin:6px 0}.stats span{margin-right:12px;color:#57606a}
 .totals span{display:inline-block;margin-right:10px;padding:2px 8px;border-radius:10px;background:#eee}
 .charts{display:grid;grid-template-columns:1fr;gap:8px}figure{margin:0;border:1px solid #e5e7eb;border-radius:6px;padding:6px}
 figcaption{font-weight:600;margin-bottom:4px}svg{width:100%;height:auto}
-.grid{stroke:#eee}.tick{font-size:10px;fill:#57606a}.label{font-size:11px;fill:#57606a}
+.grid{stroke:#eee}.life{stroke:#1a7f37;stroke-width:4;stroke-opacity:.35}.tick{font-size:10px;fill:#57606a}.label{font-size:11px;fill:#57606a}
 polyline{fill:none;stroke-width:2}.req{stroke:#0969da;color:#0969da}.r429{stroke:#bf8700;color:#bf8700}.r5xx{stroke:#cf222e;color:#cf222e}
 .bar{fill:#8250df}.legend span{margin-right:10px;font-weight:600}
 circle.open{fill:#1a7f37}circle.close{fill:#57606a}circle.drop{fill:#cf222e}circle.resume{fill:#0969da}circle.gap{fill:#bf8700}circle.stall{fill:#8250df}circle.reject{fill:#000}
