@@ -179,7 +179,7 @@ describe('throttling/backoff', () => {
   it('does not take one late timer for growth', () => {
     const record = [0, 1, 2, 3].flatMap((k) => chain(k * 10_000, [200 + k, 201, 199 + k, k === 3 ? 2000 : 200]))
     const v = byId(checkThrottling(evidence(record)), 'throttling/backoff')
-    expect(v.violations[0]!.message).toMatch(/does not grow: median gap 20\d ms at the first retry/)
+    expect(v.violations[0]!.message).toMatch(/does not grow: the longest gaps \(second-largest\) are 20\d ms at the first retry and 20\d ms/)
   })
 
   it('fails exponential backoff without jitter, even with a late timer at two attempts', () => {
@@ -200,6 +200,50 @@ describe('throttling/backoff', () => {
     expect(v.status).toBe('fail')
     expect(v.evidence.samplesByAttempt).toEqual([3, 3, 4, 4])
     expect(v.violations[0]!.message).toMatch(/not jittered/)
+  })
+
+  // The verdict on random jitter is statistical: these pin its error rates on seeded simulations of
+  // the quick profile's samples (two persistent chains of 5 failures, three chains of 4 and a success).
+  function simulate (gapAt: (attempt: number) => number): RequestEntry[] {
+    const out: RequestEntry[] = []
+    for (let c = 0; c < 5; c++) {
+      const failures = c < 2 ? 5 : 4
+      let t = c * 100_000
+      for (let i = 0; i < failures; i++) {
+        const r = req(t, { status: 500, clientRequestId: true, requestId: `sim-${c}` })
+        out.push(r)
+        t = r.ts - T0 + gapAt(i)
+      }
+      if (c >= 2) out.push(req(t, { clientRequestId: true, requestId: `sim-${c}` }))
+    }
+    return out
+  }
+  function mulberry32 (seed: number): () => number {
+    return () => {
+      seed = (seed + 0x6d2b79f5) | 0
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+    }
+  }
+
+  it('passes 500 simulated full-jitter clients (reference: 100 ms base; examples: 200 ms, capped at 1 s)', () => {
+    const random = mulberry32(42)
+    for (const [base, cap] of [[100, 10_000], [200, 1000]] as const) {
+      for (let n = 0; n < 250; n++) {
+        const v = byId(checkThrottling(evidence(simulate((i) => Math.floor(random() * Math.min(cap, base * 2 ** i))))), 'throttling/backoff')
+        expect(v.status, `${base}/${cap} #${n}: ${v.summary}`).toBe('pass')
+      }
+    }
+  })
+
+  it('fails 250 simulated clients without jitter whose timers run up to 10 ms late, one in twenty by up to 100 ms', () => {
+    const random = mulberry32(7)
+    for (let n = 0; n < 250; n++) {
+      const late = () => random() * 10 + (random() < 0.05 ? random() * 100 : 0)
+      const v = byId(checkThrottling(evidence(simulate((i) => Math.min(1000, 200 * 2 ** i) + late()))), 'throttling/backoff')
+      expect(v.status, `#${n}: ${v.summary}`).toBe('fail')
+    }
   })
 
   it('ignores 5xx that carried Retry-After, and skips when no 5xx was retried', () => {
@@ -303,6 +347,20 @@ describe('reconnection checks', () => {
     expect(byId(checkReconnection(back), 'reconnection/comes-back').status).toBe('pass')
   })
 
+  it('treat the revocation of the key as the end: a drop just before it is judged only if the client came back', () => {
+    const a = stream(0, 20_000)
+    const record = [...entries(a), drop(a, 20_000, 5)]
+    expect(byId(checkReconnection(evidence(record, { endAt: 60_000 })), 'reconnection/comes-back').status).toBe('fail')
+    expect(byId(checkReconnection(evidence(record, { endAt: 60_000, setup: { revokedAtMs: T0 + 23_000 } })), 'reconnection/comes-back').status).toBe('skip')
+  })
+
+  it('wait for a spent quota before judging a drop (X-RateLimit-Reset, contract 5.2)', () => {
+    const a = stream(0, 20_000)
+    const spent = (resetAt: number) => req(19_000, { rateLimit: { allowed: true, limit: 100, remaining: 0, resetAtMs: T0 + resetAt, retryAfterS: 0 } })
+    expect(byId(checkReconnection(evidence([...entries(a), spent(70_000), drop(a, 20_000, 5)], { endAt: 60_000 })), 'reconnection/comes-back').status).toBe('skip')
+    expect(byId(checkReconnection(evidence([...entries(a), spent(30_000), drop(a, 20_000, 5)], { endAt: 60_000 })), 'reconnection/comes-back').status).toBe('fail')
+  })
+
   it(`fail more than ${MAX_STREAM_ATTEMPTS_PER_S} stream attempts within a second`, () => {
     const refused = (n: number) => Array.from({ length: n }, (_, i) => req(i * 150, { route: STREAM, path: STREAM, status: 401, auth: 'refused' }))
     expect(byId(checkReconnection(evidence(refused(MAX_STREAM_ATTEMPTS_PER_S))), 'reconnection/no-hot-loop').status).toBe('pass')
@@ -325,9 +383,25 @@ describe('reconnection checks', () => {
     expect(stalled('revoked', 2500).status).toBe('fail') // the server closed it, not the client
   })
 
+  it('count a reconnect the server refused (the key was revoked meanwhile) as noticing the stall', () => {
+    const a = stream(0, 3500, { reason: 'client' })
+    const stall: FaultEntry = { seq: ++seq, type: 'fault', ts: T0 + 1000, streamId: a.id, keyId: KEY_ID, fault: 'sse-stall', phase: 'start' }
+    const refused = req(4500, { route: STREAM, path: STREAM, status: 401, auth: 'refused', code: 'revoked_api_key' })
+    expect(byId(checkReconnection(evidence([a.request, a.open, stall, a.close, refused])), 'reconnection/stall-detected').status).toBe('pass')
+    expect(byId(checkReconnection(evidence([a.request, a.open, stall, a.close])), 'reconnection/stall-detected').status).toBe('fail')
+  })
+
   it('skip a stall too close to the end to judge', () => {
     expect(stalled(undefined, 0, 1000 + 5000 + 1999).status).toBe('skip')
     expect(stalled(undefined, 0, 1000 + 5000 + 2000).status).toBe('fail')
+  })
+
+  it('skip a stall noticed in time whose retry the quota held back past the end', () => {
+    const a = stream(0, 3500, { reason: 'client' })
+    const stall: FaultEntry = { seq: ++seq, type: 'fault', ts: T0 + 1000, streamId: a.id, keyId: KEY_ID, fault: 'sse-stall', phase: 'start' }
+    const spent = req(3000, { rateLimit: { allowed: true, limit: 100, remaining: 0, resetAtMs: T0 + 90_000, retryAfterS: 0 } })
+    expect(byId(checkReconnection(evidence([a.request, a.open, stall, a.close, spent])), 'reconnection/stall-detected').status).toBe('skip')
+    expect(byId(checkReconnection(evidence([a.request, a.open, stall, a.close])), 'reconnection/stall-detected').status).toBe('fail')
   })
 
   function gapped (listAt: number | undefined, o: { endAt?: number, resyncWithinMs?: number } = {}) {

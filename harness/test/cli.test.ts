@@ -50,7 +50,7 @@ describe('tenzro-harness --help', () => {
   it('lists the profiles, quick among them, and prints its version', async () => {
     const p = await cli('profiles')
     expect(p.code).toBe(EXIT.pass)
-    expect(p.out).toMatch(/^default\s+60 s/m)
+    expect(p.out).toMatch(/^default\s+57 s/m)
     expect(p.out).toMatch(/^quick\s+20 s/m)
     const v = await cli('--version')
     expect(v).toMatchObject({ code: EXIT.pass, out: '0.1.0\n' })

@@ -1,7 +1,7 @@
 // buildApp(config, deps): a ready Fastify instance of the Tenzro mock. Never reads the environment and
 // never listens (house style principle 1): server.ts and the tests do that.
-import Fastify, { LogController, type FastifyInstance, type FastifyError, type FastifyReply } from 'fastify'
-import pino, { type DestinationStream } from 'pino'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError, type FastifyReply } from 'fastify'
+import pino, { type Bindings, type ChildLoggerOptions, type DestinationStream } from 'pino'
 import type { MockConfig } from './config.ts'
 import { createMockContext, type MockContext } from './context.ts'
 import { ApiError, isApiError, MESSAGES, type ErrorDetail } from './errors.ts'
@@ -41,6 +41,42 @@ export interface AppDeps {
   logStream?: DestinationStream
   /** Tracing on (telemetry/sdk.ts startTracing); absent, the telemetry plugin adds no hook (issue 7). */
   tracer?: Tracer
+}
+
+type LogArgs = [obj: unknown, msg?: string, ...args: unknown[]]
+
+/**
+ * request.log, made on first use. Fastify gives every request a pino child logger; almost no request
+ * logs through it (its one line is the record's, plugins/record.ts), so the child, with the same
+ * bindings (reqId) and options, is made only when something logs.
+ */
+class LazyRequestLogger {
+  readonly #parent: FastifyBaseLogger
+  readonly #bindings: Bindings
+  readonly #options: ChildLoggerOptions
+  #logger: FastifyBaseLogger | undefined
+
+  constructor (parent: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions) {
+    this.#parent = parent
+    this.#bindings = bindings
+    this.#options = options
+  }
+
+  #get (): FastifyBaseLogger {
+    this.#logger ??= this.#parent.child(this.#bindings, this.#options)
+    return this.#logger
+  }
+
+  get level (): string { return this.#logger?.level ?? this.#options.level ?? this.#parent.level }
+  set level (level: string) { this.#get().level = level }
+  fatal (...args: LogArgs): void { const l = this.#get(); Reflect.apply(l.fatal, l, args) }
+  error (...args: LogArgs): void { const l = this.#get(); Reflect.apply(l.error, l, args) }
+  warn (...args: LogArgs): void { const l = this.#get(); Reflect.apply(l.warn, l, args) }
+  info (...args: LogArgs): void { const l = this.#get(); Reflect.apply(l.info, l, args) }
+  debug (...args: LogArgs): void { const l = this.#get(); Reflect.apply(l.debug, l, args) }
+  trace (...args: LogArgs): void { const l = this.#get(); Reflect.apply(l.trace, l, args) }
+  silent (...args: LogArgs): void { const l = this.#get(); Reflect.apply(l.silent, l, args) }
+  child (bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger { return this.#get().child(bindings, options) }
 }
 
 function validationDetails (err: FastifyError): ErrorDetail[] {
@@ -91,6 +127,9 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
     loggerInstance: logger,
     // One line per request, written by plugins/record.ts, replaces Fastify's two (issue 2 item 7).
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory (logger, bindings, options) {
+      return new LazyRequestLogger(logger, bindings, options) as unknown as FastifyBaseLogger
+    },
     requestIdHeader: false,
     genReqId (req) {
       return requestIdFor(req.headers['x-request-id'], nextId)

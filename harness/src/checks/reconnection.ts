@@ -22,6 +22,21 @@ export function checkReconnection (e: Evidence): CheckResult[] {
   }
   const tol = e.setup.toleranceMs
   const retryOf = new Map(opens.map((o) => [o.streamId, o.retryMs ?? e.setup.retryMs]))
+  // Nothing reconnects once the key is revoked, and nothing should while the server has asked the
+  // key to wait (a spent quota until X-RateLimit-Reset, a 429's Retry-After, contract 5.2, 5.3). A
+  // drop or a stall whose reconnect would fall past that horizon is judged only if the client came back.
+  const horizon = Math.min(e.setup.endMs, e.setup.revokedAtMs ?? Number.POSITIVE_INFINITY)
+  const answers = requestsOf(e)
+  const dueBy = (keyId: string | null, nominal: number): number => {
+    let due = nominal
+    for (const r of answers) {
+      if (r.keyId !== keyId || r.ts > nominal) continue
+      if (r.rateLimit !== null && r.rateLimit.remaining === 0) due = Math.max(due, r.rateLimit.resetAtMs + 1000)
+      const ra = r.status === 429 ? (r.retryAfterS ?? r.rateLimit?.retryAfterS ?? 0) : 0
+      if (ra > 0) due = Math.max(due, r.ts + ra * 1000 + 1000)
+    }
+    return due
+  }
 
   const back: Violation[] = []
   const early: Violation[] = []
@@ -31,8 +46,8 @@ export function checkReconnection (e: Evidence): CheckResult[] {
     const retryMs = retryOf.get(d.streamId) ?? e.setup.retryMs
     const attempt = streamReqs.find((r) => r.keyId === d.keyId && r.requestId !== d.requestId && startOf(r) >= d.ts)
     const reopened = opens.find((o) => o.keyId === d.keyId && o.ts > d.ts)
-    // A drop too close to the end is judged only if the client already came back.
-    if ((attempt === undefined || reopened === undefined) && d.ts + retryMs + 5000 > e.setup.endMs) continue
+    // A drop too close to the end (or the revocation) is judged only if the client already came back.
+    if ((attempt === undefined || reopened === undefined) && dueBy(d.keyId, d.ts + retryMs + 5000) > horizon) continue
     judged++
     if (attempt === undefined || reopened === undefined) {
       back.push({ message: `stream ${d.streamId} was dropped at ${new Date(d.ts).toISOString()} and the client never came back`, at: d.ts })
@@ -66,17 +81,21 @@ export function checkReconnection (e: Evidence): CheckResult[] {
   }
   out.push(verdict('reconnection/no-hot-loop', TITLES['no-hot-loop']!, hot, { attempts: streamReqs.length, maxAttemptsPer1s: worst, limitPer1s: MAX_STREAM_ATTEMPTS_PER_S }, `${streamReqs.length} stream attempts, at most ${worst} in any second`))
 
-  // Stalls: the client closes the silent stream and opens another within stallDetectMs.
+  // Stalls: the client closes the silent stream within stallDetectMs and tries again. A retry the
+  // server refuses (the key was revoked meanwhile) still shows the client noticed.
   const stalls = entriesOf(e, 'fault').filter((f): f is FaultEntry => (f as FaultEntry).fault === 'sse-stall' && (f as FaultEntry).phase === 'start')
   const missed: Violation[] = []
   let stallJudged = 0
   for (const s of stalls) {
     const closed = closes.find((c) => c.streamId === s.streamId && c.reason === 'client')
-    const reopened = opens.find((o) => o.keyId === s.keyId && o.ts > s.ts)
-    if ((closed === undefined || reopened === undefined) && s.ts + e.setup.stallDetectMs + 2000 > e.setup.endMs) continue
+    const retried = closed === undefined ? undefined : streamReqs.find((r) => r.keyId === s.keyId && startOf(r) >= closed.ts - tol)
+    // Not closed: judged once the allowance has run out before the horizon. Closed in time but not
+    // retried: judged once the retry was due before it.
+    if (closed === undefined && s.ts + e.setup.stallDetectMs + 2000 > horizon) continue
+    if (closed !== undefined && closed.ts - s.ts <= e.setup.stallDetectMs && retried === undefined && dueBy(s.keyId ?? null, closed.ts + e.setup.retryMs + 5000) > horizon) continue
     stallJudged++
-    if (closed === undefined || closed.ts - s.ts > e.setup.stallDetectMs || reopened === undefined) {
-      missed.push({ message: `stream ${s.streamId} went silent at ${new Date(s.ts).toISOString()} and the client ${closed === undefined ? 'never closed it' : `closed it after ${Math.round(closed.ts - s.ts)} ms`}${reopened === undefined ? ' and did not reconnect' : ''} (allowed ${e.setup.stallDetectMs} ms)`, at: s.ts })
+    if (closed === undefined || closed.ts - s.ts > e.setup.stallDetectMs || retried === undefined) {
+      missed.push({ message: `stream ${s.streamId} went silent at ${new Date(s.ts).toISOString()} and the client ${closed === undefined ? 'never closed it' : `closed it after ${Math.round(closed.ts - s.ts)} ms`}${closed !== undefined && retried === undefined ? ' and did not reconnect' : ''} (allowed ${e.setup.stallDetectMs} ms)`, at: s.ts })
     }
   }
   out.push(stallJudged === 0 ? skip('reconnection/stall-detected', TITLES['stall-detected']!, 'no stall early enough to judge') : verdict('reconnection/stall-detected', TITLES['stall-detected']!, missed, { stalls: stallJudged, stallDetectMs: e.setup.stallDetectMs }, `noticed all ${stallJudged} stalls`))

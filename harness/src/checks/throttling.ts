@@ -39,6 +39,12 @@ const is5xxNoRetryAfter = (r: RequestEntry) => (r.status === 500 || r.status ===
 
 function mean (xs: number[]): number { return xs.reduce((a, b) => a + b, 0) / xs.length }
 
+/** The second-largest sample from 3 samples on, else the largest. */
+function upper (xs: number[]): number {
+  const s = [...xs].sort((a, b) => b - a)
+  return s.length >= 3 ? s[1]! : s[0] ?? Number.NaN
+}
+
 /** max - min, without the sample farthest from the median once there are at least 4. */
 function trimmedRange (xs: number[]): number {
   let s = [...xs].sort((a, b) => a - b)
@@ -125,19 +131,21 @@ export function checkThrottling (e: Evidence): CheckResult[] {
     const v: Violation[] = []
     const firstGaps = gapsByAttempt[0] ?? []
     const laterGaps = gapsByAttempt.slice(2).flat()
-    // Medians, so one late timer does not make a fixed wait look like growth (or hide real growth).
-    const m1 = firstGaps.length > 0 ? median(firstGaps) : Number.NaN
-    const mLater = laterGaps.length > 0 ? median(laterGaps) : Number.NaN
+    // Growth is judged on the upper envelope: full jitter draws from [0, cap) and the cap is what
+    // grows, so a mean or median of a few draws can shrink by chance; the second-largest gap (one
+    // late timer is not growth) cannot, by much.
+    const m1 = upper(firstGaps)
+    const mLater = upper(laterGaps)
     const med = median(allGaps)
     if (med < AT_ONCE_MS) v.push({ message: `retries of 5xx follow at once (median gap ${Math.round(med)} ms over ${allGaps.length} gaps)` })
-    else if (laterGaps.length >= 2 && firstGaps.length >= 2 && !(mLater > 1.5 * m1)) v.push({ message: `backoff does not grow: median gap ${Math.round(m1)} ms at the first retry, ${Math.round(mLater)} ms from the third on` })
-    // Jitter: at attempt indices with >= 3 samples, the gaps must spread by more than 20 % of their mean
+    else if (laterGaps.length >= 2 && firstGaps.length >= 2 && !(mLater > 1.5 * m1)) v.push({ message: `backoff does not grow: the longest gaps (second-largest) are ${Math.round(m1)} ms at the first retry and ${Math.round(mLater)} ms from the third on` })
+    // Jitter: at attempt indices with >= 3 samples, the gaps must spread by more than 10 % of their mean
     // and more than timer noise; at half of those indices at least. One late timer (a busy event loop
     // on either side) stretches one gap: from 4 samples on, the one farthest from the median is left
     // out of the spread, and one noisy index decides nothing.
     const sampled = gapsByAttempt.filter((g) => g.length >= 3)
     const spreads = sampled.map((g) => { const ms = trimmedRange(g); return { rel: ms / Math.max(mean(g), 1), ms, mean: mean(g) } })
-    const jittered = spreads.filter((s) => s.ms > Math.max(0.2 * s.mean, JITTER_NOISE_MS)).length
+    const jittered = spreads.filter((s) => s.ms > Math.max(0.1 * s.mean, JITTER_NOISE_MS)).length
     if (spreads.length > 0 && med >= AT_ONCE_MS && jittered * 2 < spreads.length) v.push({ message: `backoff is not jittered: retries at the same attempt wait the same (spread ${spreads.map((s) => `${Math.round(s.ms)} ms/${Math.round(s.rel * 100)}%`).join(', ')} by attempt)` })
     out.push(verdict('throttling/backoff', 'Backoff between retries of 5xx grows and is jittered', v,
       { chains: chains.length, meanGapMsByAttempt: gapsByAttempt.map((g) => stat(g, mean)), spreadMsByAttempt: gapsByAttempt.map((g) => stat(g, trimmedRange)), samplesByAttempt: gapsByAttempt.map((g) => g.length), medianGapMs: Math.round(med) },

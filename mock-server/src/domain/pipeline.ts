@@ -227,6 +227,8 @@ export interface RouteLimiter {
   policy: LimitPolicy
   /** Policies by limit, for keys with their own (contract 2.3): built once per distinct limit. */
   byLimit: Map<number, LimitPolicy>
+  /** Bucket names by key id, made once per key: the store finds a bucket by a string it has hashed before. */
+  buckets: Map<string, string>
 }
 
 export interface RateLimitOptions {
@@ -246,6 +248,7 @@ export interface HeaderSink {
 
 const STORE_RETRY_AFTER_S = 1
 const MAX_CACHED_REFUSALS = 4096
+const MAX_CACHED_BUCKET_NAMES = 10_000
 
 function checkPolicy (where: string, p: Partial<LimitPolicy>): void {
   if (p.limit !== undefined && !(Number.isInteger(p.limit) && p.limit >= 1)) throw new TypeError(`${where}: rateLimit.limit must be an integer >= 1`)
@@ -361,7 +364,7 @@ export function createRateLimit (opts: RateLimitOptions) {
         windowMs: mine?.windowMs ?? fromConfig?.windowMs ?? defaults.windowMs
       }
       const isSpecial = fromConfig !== undefined || mine !== undefined
-      return { id, url, exempt, bucketSuffix: isSpecial ? `|${id}` : '', policy, byLimit: new Map([[policy.limit, policy]]) }
+      return { id, url, exempt, bucketSuffix: isSpecial ? `|${id}` : '', policy, byLimit: new Map([[policy.limit, policy]]), buckets: new Map() }
     },
 
     /**
@@ -379,7 +382,12 @@ export function createRateLimit (opts: RateLimitOptions) {
         ? 0
         : plan.overAdmitShare({ tenantId: auth.tenantId, tenantSlug: auth.tenantSlug, keyId: auth.keyId, method, route: route.url })
       const quota = mock.keys.tenant(auth.tenantId)?.quota
-      const keyBucket = 'k:' + auth.keyId + route.bucketSuffix
+      let keyBucket = route.buckets.get(auth.keyId)
+      if (keyBucket === undefined) {
+        keyBucket = 'k:' + auth.keyId + route.bucketSuffix
+        if (route.buckets.size >= MAX_CACHED_BUCKET_NAMES) route.buckets.clear()
+        route.buckets.set(auth.keyId, keyBucket)
+      }
       const r = quota === undefined
         ? store.consume(nowMs, keyBucket, policy, undefined, undefined, share)
         : store.consume(nowMs, keyBucket, policy, 't:' + auth.tenantId, tenantPolicy(quota), share)
@@ -833,21 +841,26 @@ const badCursor = new ApiError('validation_error', 'The cursor was not issued by
 
 // A cursor names a tenant and a position, and its MAC is keyed per store: the same pair always gives
 // the same text, so the few a load test walks through are made once (a MAC is a hash per request).
-const cursors = new WeakMap<WalletStore, Map<string, string>>()
+const cursors = new WeakMap<WalletStore, Map<string, Map<number, string>>>()
 const MAX_CACHED_CURSORS = 4096
 
 function nextCursor (wallets: WalletStore, tenantId: string, before: number): string {
-  let m = cursors.get(wallets)
-  if (m === undefined) {
-    m = new Map()
-    cursors.set(wallets, m)
+  let byTenant = cursors.get(wallets)
+  if (byTenant === undefined) {
+    byTenant = new Map()
+    cursors.set(wallets, byTenant)
   }
-  const k = tenantId + ' ' + before
-  let c = m.get(k)
+  let m = byTenant.get(tenantId)
+  if (m === undefined) {
+    if (byTenant.size >= MAX_CACHED_CURSORS) byTenant.clear()
+    m = new Map()
+    byTenant.set(tenantId, m)
+  }
+  let c = m.get(before)
   if (c === undefined) {
     c = wallets.encodeCursor(tenantId, before)
     if (m.size >= MAX_CACHED_CURSORS) m.clear()
-    m.set(k, c)
+    m.set(before, c)
   }
   return c
 }

@@ -22,8 +22,8 @@ declare module 'fastify' {
 }
 
 /**
- * Add a hook to one route's own hooks, after those it has (call from an onRoute hook). Plugins put
- * preHandler and onSend work only on the routes it concerns, as fastify-rate-limit does, so the
+ * Add a hook to one route's own hooks, after those it has (call from an onRoute hook). A plugin puts
+ * its preHandler and onSend work only on the routes that need it, as fastify-rate-limit does, so the
  * others do not pay for it; route hooks run after the app's, in the order they were added.
  */
 export function addRouteHook<K extends 'preHandler' | 'onSend'> (route: RouteOptions, name: K, hook: NonNullable<RouteOptions[K]>): void {
