@@ -11,7 +11,9 @@ export interface RunningServer { url: string, key: string, tenantId: string, chi
 const SERVER = fileURLToPath(new URL('./server.ts', import.meta.url))
 
 export async function startServer (spec: ServerSpec, script = SERVER): Promise<RunningServer> {
-  const child = fork(script, [JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...spec.env }, execArgv: spec.execArgv ?? [] })
+  // Mock servers run with the flags the tenzro-mock command uses (bin/tenzro-mock.js).
+  const execArgv = spec.execArgv ?? (spec.kind === 'mock' ? ['--max-semi-space-size=8'] : [])
+  const child = fork(script, [JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...spec.env }, execArgv })
   const first = await new Promise<{ port: number, key: string, tenantId: string }>((resolve, reject) => {
     child.once('message', (m) => resolve(m as { port: number, key: string, tenantId: string }))
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code} before listening`)))

@@ -47,6 +47,11 @@ if (spec.kind === 'bare') {
 }
 process.on('message', (m) => {
   if (m === 'rss') send({ rss: process.memoryUsage().rss })
+  if (m === 'mem') {
+    (globalThis as { gc?: () => void }).gc?.()
+    const u = process.memoryUsage()
+    send({ rssMb: Math.round(u.rss / 1048576), heapUsedMb: Math.round(u.heapUsed / 1048576), heapTotalMb: Math.round(u.heapTotal / 1048576), externalMb: Math.round(u.external / 1048576), arrayBuffersMb: Math.round(u.arrayBuffers / 1048576) })
+  }
   if (m === 'cpu') { const c = process.cpuUsage(); send({ cpuUs: c.user + c.system, userUs: c.user, sysUs: c.system }) }
   if (m === 'exit') process.exit(0)
 })

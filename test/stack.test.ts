@@ -32,10 +32,10 @@ describe('docker-compose.yml', () => {
   })
 
   it('runs the mock with options its command line accepts', () => {
-    const m = /command: \[("node", "bin\/tenzro-mock\.js"[^\]]*)\]/.exec(compose)
+    const m = /command: \[("node", "--max-semi-space-size=8", "bin\/tenzro-mock\.js"[^\]]*)\]/.exec(compose)
     expect(m).not.toBeNull()
     const args = JSON.parse(`[${m![1]}]`) as string[]
-    const { input } = parseCli(args.slice(2), {})
+    const { input } = parseCli(args.slice(3), {})
     const config = resolveConfig(input)
     expect(config.events.backend).toBe('nats://nats:4222')
     expect(config.rateLimit.store).toBe('redis://redis:6379')
