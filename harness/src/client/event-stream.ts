@@ -3,11 +3,11 @@
 // detected by a heartbeat timeout, and backpressure by awaiting the handler before reading on.
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, isSpanContextValid, trace, type Link, type Span } from '@opentelemetry/api'
 import { TenzroApiError } from './errors.ts'
-import { acquireSlot, errorFromResponse, injectTraceContext, networkError, observeRateLimit, type ClientContext } from './http.ts'
+import { acquireSlot, endAttempt, errorFromResponse, injectTraceContext, networkError, observeRateLimit, type ClientContext } from './http.ts'
 import { backoffMs, parseRetryAfter } from './retry.ts'
 import { createSseParser, type SseMessage } from './sse-parser.ts'
 import {
-  ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_MESSAGING_DESTINATION_NAME,
   ATTR_MESSAGING_MESSAGE_ID, ATTR_MESSAGING_OPERATION_NAME, ATTR_MESSAGING_OPERATION_TYPE, ATTR_MESSAGING_SYSTEM,
   ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_TENZRO_REQUEST_ID, ATTR_TENZRO_STREAM_RECONNECTS, ATTR_URL_FULL, ATTR_URL_TEMPLATE,
   MESSAGING_OPERATION_PROCESS, MESSAGING_SYSTEM, ROUTE_EVENT_STREAM
@@ -239,17 +239,6 @@ export function createEvents (c: ClientContext) {
       return span
     }
 
-    function endConnectionSpan (span: Span, status: number, errorType: string | undefined): void {
-      if (span.isRecording()) {
-        if (status > 0) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status)
-        if (errorType !== undefined) {
-          span.setAttribute(ATTR_ERROR_TYPE, errorType)
-          span.setStatus({ code: SpanStatusCode.ERROR })
-        }
-      }
-      span.end()
-    }
-
     let lastFailure: TenzroApiError | undefined
     function failed (err: TenzroApiError): void {
       lastFailure = err
@@ -294,9 +283,9 @@ export function createEvents (c: ClientContext) {
       } catch (err) {
         clearTimeout(watchdog)
         signal?.removeEventListener('abort', onAbort)
-        if (stopped()) { endConnectionSpan(span, 0, 'aborted'); break }
+        if (stopped()) { endAttempt(span, 0, 'aborted'); break }
         const e = networkError(c, err, requestId, failures + 1, what, false)
-        endConnectionSpan(span, 0, stalled ? 'stalled' : e.code)
+        endAttempt(span, 0, stalled ? 'stalled' : e.code)
         if (stalled) result.stalls++
         failed(e)
         const delay = retryDelay(undefined)
@@ -319,11 +308,11 @@ export function createEvents (c: ClientContext) {
           if (retryAfterMs !== undefined) c.throttle.pause(c.now() + retryAfterMs)
         }
         if (status === 200) {
-          endConnectionSpan(span, status, 'invalid_response')
+          endAttempt(span, status, 'invalid_response')
           throw new TenzroApiError({ code: 'invalid_response', status, requestId, message: `${what} answered 200 with content type ${JSON.stringify(contentType.slice(0, 64))} instead of text/event-stream (request ${requestId})` })
         }
         const e = errorFromResponse(c, status, text, requestId, retryAfterMs, failures + 1, what)
-        endConnectionSpan(span, status, String(status))
+        endAttempt(span, status, String(status))
         // 429 (too_many_streams, rate_limited) and 5xx are transient; 401/403 (a revoked or wrong key,
         // contract 2.5), 400 and 404 are not, and reconnecting would only hammer the server.
         if (status !== 429 && status < 500) throw e
@@ -334,7 +323,7 @@ export function createEvents (c: ClientContext) {
         continue
       }
 
-      endConnectionSpan(span, status, undefined)
+      endAttempt(span, status, undefined)
       result.connections++
       const parser = createSseParser()
       const out: SseMessage[] = []

@@ -106,7 +106,8 @@ export async function acquireSlot (c: ClientContext, deadline: number, signal: A
   }
 }
 
-function endAttempt (span: Span, status: number, errorType: string | undefined): void {
+/** End a CLIENT span with the status code and, on failure, error.type and ERROR status. */
+export function endAttempt (span: Span, status: number, errorType: string | undefined): void {
   if (span.isRecording()) {
     if (status > 0) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status)
     if (errorType !== undefined) {
