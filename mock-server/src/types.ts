@@ -38,6 +38,8 @@ export interface RequestState {
   /** Set when a lost-response fault dropped the connection; the entry is already recorded. */
   lost?: boolean
   recorded?: boolean
+  /** The raw response, so a request the client abandons can still be recorded with what was sent. */
+  res?: import('node:http').ServerResponse
   errorCode: string | undefined
   traceId: string | undefined
 }

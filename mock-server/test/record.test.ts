@@ -87,3 +87,29 @@ describe('record.file (contract 7.3)', () => {
     await expect(buildApp(resolveConfig({ logLevel: 'silent', record: { file: join(dir, 'no', 'such', 'dir', 'r.ndjson') } }))).rejects.toMatchObject({ code: 'ENOENT' })
   })
 })
+
+describe('abandoned requests (contract 7.3)', () => {
+  it('records a request whose client hangs up in the middle of a slow body, with the status it was sent', async () => {
+    const { startMock, headersFor } = await import('./helper.ts')
+    const { get } = await import('node:http')
+    const m = await startMock()
+    try {
+      const plan = { faults: [{ type: 'slow-body', chunkBytes: 10, delayMs: 200, scope: { route: 'GET /api/wallet/list' } }] }
+      expect((await fetch(m.url + '/__harness/faults', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(plan) })).status).toBe(200)
+      const gotFirstChunk = new Promise<void>((resolve, reject) => {
+        const req = get(m.url + '/api/wallet/list', { headers: headersFor(m.keys.acme) }, (res) => {
+          res.once('data', () => { req.destroy(); resolve() })
+        })
+        req.on('error', (err) => { if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(err) })
+      })
+      await gotFirstChunk
+      await expect.poll(() => [...m.app.mock.record.after(0)].filter((e) => e.type === 'request' && e.route === '/api/wallet/list').length, { timeout: 2000 }).toBe(1)
+      const entry = [...m.app.mock.record.after(0)].find((e) => e.route === '/api/wallet/list')!
+      expect(entry.status).toBe(200)
+      expect(entry.keyId).toBe(m.keys.acme.id)
+      expect(entry.faults).toEqual(['slow-body#0'])
+    } finally {
+      await m.close()
+    }
+  })
+})

@@ -74,6 +74,13 @@ export default fp(async function record (app, opts: { context: () => MockContext
     write(request, reply.statusCode, reply.getHeader('retry-after'))
     done()
   })
+  // A client that abandons its request (a timeout during a slow body, a lost connection) is in the
+  // record too (7.3): with the status already sent, or 499 (client closed request) before any byte.
+  app.addHook('onRequestAbort', function (request: FastifyRequest, done) {
+    const res = request.state?.res
+    write(request, res !== undefined && res.headersSent ? res.statusCode : 499)
+    done()
+  })
   app.addHook('onClose', function (_app, done) {
     flush()
     done()

@@ -63,6 +63,7 @@ export default fp(async function requestContext (app) {
     const ro = request.routeOptions
     state.config = ro.config
     state.route = ro.url
+    state.res = reply.raw
     request.state = state
     reply.header('x-request-id', request.id)
     reply.header('x-api-version', '1')
