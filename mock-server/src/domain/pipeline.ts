@@ -886,12 +886,19 @@ export function walletListPayload (mock: MockContext, auth: AuthContext, query: 
  * POST /api/wallet/create (3.3): validate, create, then publish wallet.created. Published after the
  * wallet exists; a slow or failing event log never loses the wallet (`onPublishError` hears about it).
  */
-export async function createWallet (mock: MockContext, auth: AuthContext, body: unknown, onPublishError?: (err: Error) => void): Promise<Wallet> {
+export async function createWallet (
+  mock: MockContext,
+  auth: AuthContext,
+  body: unknown,
+  onPublishError?: (err: Error) => void,
+  /** How to publish (the Fastify route passes one that makes a producer span); default the event log's. */
+  publish?: (tenantId: string, subject: string, data: unknown) => Promise<unknown>
+): Promise<Wallet> {
   const input = walletCreateBody(body)
   const wallet = mock.wallets.create(auth.tenantId, input)
   if (mock.events !== undefined) {
     try {
-      await mock.events.publish(auth.tenantId, 'wallet.created', wallet)
+      await (publish === undefined ? mock.events.publish(auth.tenantId, 'wallet.created', wallet) : publish(auth.tenantId, 'wallet.created', wallet))
     } catch (err) {
       onPublishError?.(err as Error)
     }
