@@ -4,10 +4,10 @@
 //
 // The seeded fault-plan run covers 10 plans by default; TENZRO_LONG=1 runs all 100.
 import { afterEach, describe, expect, it } from 'vitest'
-import { createTenzroClient, type ConsumeResult, type StreamGap, type TenzroApiError, type TenzroEvent } from '../src/client/index.ts'
+import { createTenzroClient, type ConsumeResult, type StreamGap, type TenzroEvent } from '../src/client/index.ts'
 import { fakeKey } from '../../mock-server/test/helper.ts'
 import type { FaultSpec } from '../../mock-server/src/domain/fault-plan.ts'
-import { control, createTenant, fakeTime, publish, readRecord, recordMark, seeded, setFaults, startClientMock, waitUntil, type RecordEntry, type TestMock } from './helpers/mock.ts'
+import { control, createTenant, fakeTime, publish, readRecord, recordMark, rejection, seeded, setFaults, startClientMock, waitUntil, type RecordEntry, type TestMock } from './helpers/mock.ts'
 
 let mock: TestMock | undefined
 afterEach(async () => {
@@ -48,15 +48,6 @@ async function publishMany (m: TestMock, tenant: string, n: number, pauseEvery =
     if (pauseEvery > 0 && (i + 1) % pauseEvery === 0) await new Promise((resolve) => setTimeout(resolve, pauseMs))
   }
   return last
-}
-
-async function rejection (p: Promise<unknown>): Promise<TenzroApiError> {
-  try {
-    await p
-  } catch (err) {
-    return err as TenzroApiError
-  }
-  throw new Error('expected a rejection')
 }
 
 describe('reference client: event stream', () => {

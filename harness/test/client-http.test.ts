@@ -4,9 +4,9 @@
 // so a Retry-After of seconds costs no real time and the record's timestamps are on the client's clock.
 import { afterEach, describe, expect, it } from 'vitest'
 import { SpanKind } from '@opentelemetry/api'
-import { createTenzroClient, backoffMs, type TenzroApiError } from '../src/client/index.ts'
+import { createTenzroClient, backoffMs } from '../src/client/index.ts'
 import { fakeKey } from '../../mock-server/test/helper.ts'
-import { memoryTracer, clearFaults, createKey, fakeTime, recordMark, requestsOf, seeded, setFaults, startClientMock, type TestMock } from './helpers/mock.ts'
+import { memoryTracer, clearFaults, createKey, fakeTime, recordMark, rejection, requestsOf, seeded, setFaults, startClientMock, type TestMock } from './helpers/mock.ts'
 
 let mock: TestMock | undefined
 afterEach(async () => {
@@ -23,15 +23,6 @@ async function withFakeClock () {
     baseUrl: mock!.url, apiKey: k.key, tenantId: k.tenantId, now: clock.now, sleep: clock.sleep, random, retry: opts
   }).wallets
   return { clock, mock, k, client }
-}
-
-async function rejection (p: Promise<unknown>): Promise<TenzroApiError> {
-  try {
-    await p
-  } catch (err) {
-    return err as TenzroApiError
-  }
-  throw new Error('expected a rejection')
 }
 
 describe('reference client: requests', () => {

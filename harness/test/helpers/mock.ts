@@ -6,7 +6,7 @@ import type { Tracer } from '@opentelemetry/api'
 import { startMock, type TestMock } from '../../../mock-server/test/helper.ts'
 import type { MockConfigInput } from '../../../mock-server/src/config.ts'
 import type { FaultPlanInput } from '../../../mock-server/src/domain/fault-plan.ts'
-import type { ClientLogger } from '../../src/client/index.ts'
+import type { ClientLogger, TenzroApiError } from '../../src/client/index.ts'
 
 export type { TestMock }
 
@@ -159,4 +159,14 @@ export function fakeTime (startMs = Date.UTC(2026, 5, 1, 0, 0, 0, 250)) {
       if (wake > t) t = wake
     }
   }
+}
+
+/** The error a promise rejects with; fails the test when it resolves. */
+export async function rejection (p: Promise<unknown>): Promise<TenzroApiError> {
+  try {
+    await p
+  } catch (err) {
+    return err as TenzroApiError
+  }
+  throw new Error('expected a rejection')
 }
