@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { control, fakeKey, postJson, QUIET, startMock } from './helper.ts'
+import { control, fakeKey, headersFor, postJson, QUIET, startMock } from './helper.ts'
 
 const WALLET = { name: 'Ops', type: 'mpc', chain: 'ethereum' }
 const dir = mkdtempSync(join(tmpdir(), 'tenzro-secrets-'))
@@ -156,5 +156,23 @@ describe('canary keys on every error path (contract 1.5, 2.7, 7.3)', () => {
     const { canaries, corpus } = await runErrorPaths(true)
     const missed = [...findings(canaries, corpus)].filter(([, where]) => where.length === 0).map(([label]) => label)
     expect(missed).toEqual([])
+  })
+})
+
+describe('subjects in the record (contract 7.3)', () => {
+  it('keeps a subject pattern that could carry a key only as REDACTED', async () => {
+    const m = await startMock()
+    try {
+      const secret = m.keys.globex.key.slice(m.keys.globex.key.lastIndexOf('_') + 1)
+      const ac = new AbortController()
+      const res = await fetch(`${m.url}/api/events/stream?subjects=${encodeURIComponent(`wallet.*,tnz.globex.${secret}`)}`, { headers: headersFor(m.keys.acme), signal: ac.signal })
+      expect(res.status).toBe(200)
+      ac.abort()
+      const open = [...m.app.mock.record.after(0)].find((e) => e.type === 'stream' && e.phase === 'open')
+      expect(open?.subjects).toEqual(['REDACTED', 'wallet.*'])
+      expect(m.app.mock.record.ndjson()).not.toContain(secret.slice(0, 12))
+    } finally {
+      await m.close()
+    }
   })
 })

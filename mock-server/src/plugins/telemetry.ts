@@ -22,6 +22,9 @@ import {
 import type { EventLog, StoredEvent } from '../domain/event-log/types.ts'
 import type { RecordEntryType } from '../domain/record.ts'
 import * as N from '../telemetry/names.ts'
+import { looksSecret } from '../domain/pipeline.ts'
+
+export { looksSecret }
 
 /** The record function an SSE stream writes its entries through (domain/record.ts append). */
 export type StreamRecordFn = (type: RecordEntryType, fields: Record<string, unknown>) => void
@@ -88,36 +91,6 @@ const OFF: MockTelemetry = Object.freeze({
 })
 
 // ---- redaction -------------------------------------------------------------------------------------
-
-/** `tnz_` or its percent-encoded form: the start of a Tenzro key (contract 2.1). */
-const KEYISH = /tnz(?:_|%5f)/i
-/** A long run of base64/base64url characters: a secret (43 chars) or an encoded key is one. */
-const LONG_RUN = /[A-Za-z0-9+/=_-]{24,}/g
-const UPPER = /[A-Z]/
-const LOWER = /[a-z]/
-
-function secretRun (s: string): boolean {
-  if (KEYISH.test(s)) return true
-  LONG_RUN.lastIndex = 0
-  for (let m = LONG_RUN.exec(s); m !== null; m = LONG_RUN.exec(s)) {
-    // Random base64 mixes cases; UUIDs, hex ids and words do not trip this.
-    if (UPPER.test(m[0]) && LOWER.test(m[0])) return true
-  }
-  return false
-}
-
-/** Whether `s` could carry a key, raw, percent-encoded or base64-encoded. */
-export function looksSecret (s: string): boolean {
-  if (secretRun(s)) return true
-  if (s.includes('%')) {
-    try {
-      return secretRun(decodeURIComponent(s))
-    } catch {
-      return true
-    }
-  }
-  return false
-}
 
 /** A client- or operator-chosen name (subject, fault id) as it may appear in a span. */
 export function safeName (s: string): string {

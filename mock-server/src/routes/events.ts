@@ -11,6 +11,7 @@ import type { SseFaultDecision } from '../domain/fault-plan.ts'
 import { eventBody, retryFrame } from '../sse/frames.ts'
 import { createStreamRegistry } from '../sse/registry.ts'
 import { SseStream, type SseContext } from '../sse/stream.ts'
+import { recordedSubjects } from '../domain/pipeline.ts'
 
 const ID_RE = /^\d{1,15}$/
 const SSE_HEADERS = {
@@ -181,7 +182,7 @@ export default async function eventRoutes (app: FastifyInstance) {
       tenant: auth.tenantId,
       keyId: auth.keyId,
       requestId: request.id,
-      subjects: subjects.patterns.length === 0 ? null : subjects.patterns,
+      subjects: recordedSubjects(subjects.patterns),
       lastEventId: resume.id ?? null,
       retryMs,
       faults: faults === undefined || faults.labels.length === 0 ? null : faults.labels
