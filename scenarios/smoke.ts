@@ -111,7 +111,8 @@ export default function (data: SetupData): void {
   })
 
   group('keys', () => {
-    const secret = cred.apiKey.slice(cred.apiKey.lastIndexOf('_') + 1)
+    // tnz_<tenant>_<secret> (contract 2.1): the tenant has no '_', but a base64url secret may.
+    const secret = cred.apiKey.slice(cred.apiKey.indexOf('_', 4) + 1)
     check(validateKey(target, cred), {
       'GET /api/keys/validate answers {valid: true, tenantId, scopes, rateLimit} (contract 2.6)': (r) => {
         const b = json(r) as { valid?: unknown, tenantId?: unknown, scopes?: unknown, rateLimit?: { limit?: unknown, remaining?: unknown } } | undefined
