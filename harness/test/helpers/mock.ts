@@ -3,7 +3,7 @@
 // 7.4), the request record (7.3), an in-memory span exporter and a capturing logger.
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace'
 import type { Tracer } from '@opentelemetry/api'
-import { startMock, type TestMock } from '../../../mock-server/test/helper.ts'
+import { control as mockControl, startMock, type TestMock } from '../../../mock-server/test/helper.ts'
 import type { MockConfigInput } from '../../../mock-server/src/config.ts'
 import type { FaultPlanInput } from '../../../mock-server/src/domain/fault-plan.ts'
 import type { ClientLogger, TenzroApiError } from '../../src/client/index.ts'
@@ -30,13 +30,8 @@ export async function startClientMock (input: MockConfigInput = {}, deps: { now?
 type Json = any
 
 export async function control (m: { url: string }, method: string, path: string, body?: unknown): Promise<{ status: number, body: Json }> {
-  const res = await fetch(m.url + path, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  const text = await res.text()
-  return { status: res.status, body: text.length > 0 && (res.headers.get('content-type') ?? '').startsWith('application/json') ? JSON.parse(text) : text }
+  const r = await mockControl(m, method, path, body)
+  return { status: r.status, body: r.body as Json }
 }
 
 export async function setFaults (m: { url: string }, plan: FaultPlanInput): Promise<void> {
