@@ -5,7 +5,7 @@ import pino, { type Bindings, type ChildLoggerOptions, type DestinationStream } 
 import type { MockConfig } from './config.ts'
 import { createMockContext, type MockContext } from './context.ts'
 import { ApiError, isApiError, MESSAGES, type ErrorDetail } from './errors.ts'
-import { BODY_ERRORS, createRequestIdGenerator, errorEnvelope, newRequestState, notFoundError, requestIdFor } from './domain/pipeline.ts'
+import { BODY_ERRORS, createRequestIdGenerator, errorEnvelope, newRequestState, notFoundError, requestIdFor } from './pipeline/index.ts'
 import { createLogger, serializeError } from './logger.ts'
 import { createEventLog } from './domain/event-log/index.ts'
 import type { EventLog } from './domain/event-log/types.ts'

@@ -28,7 +28,7 @@ import {
   createRateLimit, createRequestIdGenerator, createWallet, dataEnvelope, errorEnvelope, faultError, finishIdempotency,
   keyAdmin, newRequestState, notFoundError, parseBody, requestEntry, requestIdFor, restFaultsFor, SSE_HEADERS, walletListPayload,
   type HeaderBag, type RouteLimiter
-} from '../domain/pipeline.ts'
+} from '../pipeline/index.ts'
 import { createStreamRegistry } from '../sse/registry.ts'
 import { eventBody } from '../sse/frames.ts'
 import { checkFields, keyFields, objectBody, throwIfDetails } from '../validate.ts'

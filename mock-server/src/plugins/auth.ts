@@ -3,7 +3,7 @@
 // run too; every attempt's outcome lands on request.state for the one log line and the record (2.7).
 import fp from 'fastify-plugin'
 import type { KeyStore } from '../domain/key-store.ts'
-import { applyAuth, authenticate } from '../domain/pipeline.ts'
+import { applyAuth, authenticate } from '../pipeline/index.ts'
 
 export default fp(async function auth (app, opts: { keys: () => KeyStore }) {
   app.addRequestStep(function authStep (request) {

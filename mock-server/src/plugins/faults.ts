@@ -7,7 +7,7 @@ import { Readable } from 'node:stream'
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import type { MockContext } from '../context.ts'
-import { faultError, restFaultsFor } from '../domain/pipeline.ts'
+import { faultError, restFaultsFor } from '../pipeline/index.ts'
 import { addRouteHook } from './request-context.ts'
 
 export default fp(async function faults (app, opts: { context: () => MockContext }) {

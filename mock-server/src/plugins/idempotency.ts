@@ -6,7 +6,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import type { IdempotencyStore } from '../domain/idempotency-store.ts'
-import { applyIdempotency, beginIdempotency, finishIdempotency } from '../domain/pipeline.ts'
+import { applyIdempotency, beginIdempotency, finishIdempotency } from '../pipeline/index.ts'
 import { addRouteHook } from './request-context.ts'
 
 export default fp(async function idempotency (app, opts: { store: () => IdempotencyStore }) {

@@ -16,7 +16,7 @@ import { isLimiterStore, type LimitDecision, type LimiterStore } from '../domain
 import { createLimiterStore } from '../domain/limiter/index.ts'
 import { createStreamSlots, type StreamSlots } from '../domain/limiter/stream-slots.ts'
 import { redacted } from '../domain/limiter/stores/redis.ts'
-import { createRateLimit, type RouteLimiter } from '../domain/pipeline.ts'
+import { createRateLimit, type RouteLimiter } from '../pipeline/index.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {

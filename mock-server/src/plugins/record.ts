@@ -5,7 +5,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { MockContext } from '../context.ts'
-import { requestEntry, type RequestFacts } from '../domain/pipeline.ts'
+import { requestEntry, type RequestFacts } from '../pipeline/index.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {

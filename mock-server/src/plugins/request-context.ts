@@ -8,7 +8,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import type { ApiError } from '../errors.ts'
-import { checkCommonHeaders, newRequestState } from '../domain/pipeline.ts'
+import { checkCommonHeaders, newRequestState } from '../pipeline/index.ts'
 import type { RequestState } from '../types.ts'
 
 /** One step of the request pipeline: the refusal to answer with, undefined to go on, or a promise of either. */

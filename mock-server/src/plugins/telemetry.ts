@@ -22,7 +22,7 @@ import {
 import type { EventLog, StoredEvent } from '../domain/event-log/types.ts'
 import type { RecordEntryType } from '../domain/record.ts'
 import * as N from '../telemetry/names.ts'
-import { looksSecret } from '../domain/pipeline.ts'
+import { looksSecret } from '../pipeline/index.ts'
 
 export { looksSecret }
 

@@ -3,7 +3,7 @@
 // `keyAdmin`, shared with the msw handlers.
 import type { FastifyInstance } from 'fastify'
 import { envelopeSchema, errorSchema, keySchema } from '../envelope.ts'
-import { dataEnvelope, keyAdmin } from '../domain/pipeline.ts'
+import { dataEnvelope, keyAdmin } from '../pipeline/index.ts'
 
 export default async function keyRoutes (app: FastifyInstance) {
   const admin = keyAdmin(app.mock)

@@ -2,7 +2,7 @@
 // bodies are domain/pipeline.ts's, shared with the msw handlers.
 import type { FastifyInstance } from 'fastify'
 import { envelopeSchema, errorSchema, walletSchema } from '../envelope.ts'
-import { createWallet, dataEnvelope, walletListPayload } from '../domain/pipeline.ts'
+import { createWallet, dataEnvelope, walletListPayload } from '../pipeline/index.ts'
 
 export default async function walletRoutes (app: FastifyInstance) {
   app.get('/api/wallet/list', {
