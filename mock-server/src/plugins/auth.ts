@@ -1,5 +1,5 @@
 // API-key authentication (contract 1.2, 2), as a step of the request pipeline. The checks, their
-// order and their prebuilt refusals live in domain/pipeline.ts `authenticate`, which the msw handlers
+// order and their prebuilt refusals live in pipeline/auth.ts `authenticate`, which the msw handlers
 // run too; every attempt's outcome lands on request.state for the one log line and the record (2.7).
 import fp from 'fastify-plugin'
 import type { KeyStore } from '../domain/key-store.ts'

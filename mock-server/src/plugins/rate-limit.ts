@@ -5,7 +5,7 @@
 // over-admit fault makes the limiter admit more than the headers claim. The concurrent-stream cap of
 // 5.5 lives here too, as app.streamSlots, for the event-stream route.
 //
-// The limiter itself is domain/pipeline.ts `createRateLimit`, shared with the msw handlers; this file
+// The limiter itself is pipeline/rate-limit.ts `createRateLimit`, shared with the msw handlers; this file
 // wires it into Fastify. Configure once, run cheap (house style principle 2): policies are compiled
 // per route when the route is registered; with the memory store the step is synchronous and
 // allocates no promise or closure.
@@ -48,7 +48,7 @@ export default fp(async function mockRateLimit (app: FastifyInstance, opts: Rate
   if (opts.store === undefined) app.addHook('onClose', async () => { await store.close() })
   const storeName = store.kind === 'redis' ? redacted(rl.store) : 'memory'
 
-  // -- outages: one error line when one starts, one info line when it ends (issue 3 item 6).
+  // -- outages: one error line when one starts, one info line when it ends, not one per refused request.
   let outageSinceMs: number | undefined
   const limiter = createRateLimit({
     config: rl,

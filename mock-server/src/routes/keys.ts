@@ -1,5 +1,5 @@
 // Key administration (contract 2.6) at /api/keys and /api/apikeys, with X-Admin-API-Key holding a key
-// with admin:*. An admin key manages its own tenant only (3.4): the rules are domain/pipeline.ts
+// with admin:*. An admin key manages its own tenant only (3.4): the rules are pipeline/key-admin.ts
 // `keyAdmin`, shared with the msw handlers.
 import type { FastifyInstance } from 'fastify'
 import { envelopeSchema, errorSchema, keySchema } from '../envelope.ts'

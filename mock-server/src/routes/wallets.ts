@@ -1,5 +1,5 @@
 // Wallets (contract 3): list with tamper-evident cursors (3.2), create with validation (3.3). The
-// bodies are domain/pipeline.ts's, shared with the msw handlers.
+// bodies are pipeline/wallets.ts's, shared with the msw handlers.
 import type { FastifyInstance } from 'fastify'
 import { envelopeSchema, errorSchema, walletSchema } from '../envelope.ts'
 import { createWallet, dataEnvelope, walletListPayload } from '../pipeline/index.ts'
