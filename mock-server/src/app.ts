@@ -125,8 +125,8 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
 
   const app = Fastify({
     loggerInstance: logger,
-    // One line per request, written by plugins/record.ts, replaces Fastify's two: half the log volume, and no
-    // line that could carry a header or a URL with a key in it.
+    // One line per request, written by plugins/record.ts from the record entry (key ids, the path
+    // without its query), replaces Fastify's two: half the log volume under load.
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory (logger, bindings, options) {
       return new LazyRequestLogger(logger, bindings, options) as unknown as FastifyBaseLogger

@@ -1,6 +1,6 @@
 // One record entry and one log line per request (contract 7.3). The entry is
-// pipeline/record-entry.ts `requestEntry`, built from request.state, so it can hold only what the plugins
-// put there: key ids, never secrets. The URL is recorded without its query string; a query or body
+// pipeline/record-entry.ts `requestEntry`, built from request.state, so it can hold only what the
+// plugins put there: key ids, never secrets. The URL is recorded without its query string; a query or body
 // that carried a key is flagged, not kept.
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
