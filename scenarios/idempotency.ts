@@ -121,5 +121,5 @@ export default function (data: { cred: Credentials }): void {
 }
 
 export function handleSummary (data: SummaryData): Record<string, string> {
-  return summaryOutputs('idempotency', data, { declared: options.thresholds, dir: cfg.summaryDir, generatedAt: new Date().toISOString() })
+  return summaryOutputs('idempotency', data, { declared: options.thresholds, profile: cfg.profile, dir: cfg.summaryDir, generatedAt: new Date().toISOString() })
 }

@@ -93,5 +93,5 @@ export default function (data: SetupData): void {
 }
 
 export function handleSummary (data: SummaryData): Record<string, string> {
-  return summaryOutputs(`load-${cfg.profile}`, data, { declared: options.thresholds, dir: cfg.summaryDir, generatedAt: new Date().toISOString() })
+  return summaryOutputs('load', data, { declared: options.thresholds, profile: cfg.profile, dir: cfg.summaryDir, generatedAt: new Date().toISOString() })
 }
