@@ -121,7 +121,8 @@ describe.skipIf(k6.path === undefined)(`the scenarios on real k6 (${k6.path ?? '
       mkdirSync(join(dir, 'reports'))
       summary.SUMMARY_DIR = 'reports'
     }
-    runs.set(id, k6Run(['run', '--quiet', join(SCENARIOS_DIR, `${script}.ts`)], { PROFILE: 'smoke', LATENCY_SCALE, ...summary, ...env }, dir))
+    // k6's own end-of-test export, beside the reports: the independent account the reports are held to.
+    runs.set(id, k6Run(['run', '--quiet', '--summary-export', join(dir, 'export.json'), join(SCENARIOS_DIR, `${script}.ts`)], { PROFILE: 'smoke', LATENCY_SCALE, ...summary, ...env }, dir))
   }
 
   async function run (id: string): Promise<K6Result> {
@@ -208,27 +209,47 @@ describe.skipIf(k6.path === undefined)(`the scenarios on real k6 (${k6.path ?? '
       expect(s.name).toBe('testsuite')
       const cases = s.children.filter((c) => c.name === 'testcase')
       expect(Number(s.attrs.tests), s.attrs.name).toBe(cases.length)
-      expect(Number(s.attrs.failures), s.attrs.name).toBe(cases.filter((c) => c.children.some((x) => x.name === 'failure')).length)
+      expect(Number(s.attrs.failures), s.attrs.name).toBe(cases.filter(failedCase).length)
       out[s.attrs.name!.replace(/^k6 \S+ /, '')] = cases
     }
     return out
   }
+
+  /** k6's --summary-export: threshold verdicts (`true` = crossed) and checks, groups as maps. */
+  function k6Export (r: K6Result) {
+    interface G { checks?: Record<string, { name: string, path: string, passes: number, fails: number }>, groups?: Record<string, G> }
+    const e = JSON.parse(readFileSync(join(r.dir, 'export.json'), 'utf8')) as { metrics: Record<string, { thresholds?: Record<string, boolean> }>, root_group: G }
+    const crossed = new Map<string, boolean>()
+    for (const [m, v] of Object.entries(e.metrics)) for (const [src, failed] of Object.entries(v.thresholds ?? {})) crossed.set(`${m} ${src}`, failed)
+    const checks: Array<{ name: string, path: string, passes: number, fails: number }> = []
+    const walk = (g: G) => { checks.push(...Object.values(g.checks ?? {})); Object.values(g.groups ?? {}).forEach(walk) }
+    walk(e.root_group)
+    return { crossed, checks }
+  }
+
+  const failedCase = (c: XmlNode) => c.children.some((x) => x.name === 'failure')
 
   /** What every run that ends its iterations must show, passing or not. */
   async function expectReports (id: string, script: Script, sub = '') {
     const r = await run(id)
     const { json, junit, raw } = filesOf(r, script, sub)
     const { thresholds } = await declared.get(script)!
-    // Every threshold of the script, as k6 parsed it, is in the JSON and is one JUnit testcase.
+    const k6Says = k6Export(r)
+    // Every threshold of the script, as k6 parsed it, is in the JSON and is one JUnit testcase,
+    // failing exactly when k6 says it was crossed.
+    expect([...k6Says.crossed.keys()].sort()).toEqual(thresholds)
     expect(json.thresholds.map((t) => `${t.metric} ${t.expression}`).sort()).toEqual(thresholds)
     const byName = suites(junit)
     expect(byName.thresholds!.map((c) => c.attrs.name).sort()).toEqual(thresholds)
-    // One testcase per check, named as k6 named it, in the group k6 put it.
-    expect(json.checks.length).toBeGreaterThan(0)
-    expect(byName.checks!.map((c) => `${c.attrs.classname} ${c.attrs.name}`)).toEqual(json.checks.map((c) => {
-      const groups = (c.path ?? '').split('::').slice(1, -1).filter(Boolean)
-      return `${['k6', script, 'checks', ...groups].join('.')} ${c.name}`
-    }))
+    for (const c of byName.thresholds!) expect(failedCase(c), c.attrs.name).toBe(k6Says.crossed.get(c.attrs.name!))
+    // One testcase per check k6 counted, in the group k6 put it, failing when k6 counted a failure.
+    expect(k6Says.checks.length).toBeGreaterThan(0)
+    const caseOf = (c: { name: string, path?: string }) => `${['k6', script, 'checks', ...(c.path ?? '').split('::').slice(1, -1).filter(Boolean)].join('.')} ${c.name}`
+    expect(byName.checks!.map((c) => `${c.attrs.classname} ${c.attrs.name}`).sort()).toEqual(k6Says.checks.map(caseOf).sort())
+    for (const c of k6Says.checks) {
+      expect(failedCase(byName.checks!.find((x) => `${x.attrs.classname} ${x.attrs.name}` === caseOf(c))!), c.name).toBe(c.fails > 0)
+      expect(json.checks.find((x) => x.path === c.path), c.name).toMatchObject({ passes: c.passes, fails: c.fails })
+    }
     expect(json).toMatchObject({ scenario: script, profile: 'smoke' })
     expect(json.iterations).toBeGreaterThan(0)
     expectNoKey(r, raw)
@@ -286,16 +307,15 @@ describe.skipIf(k6.path === undefined)(`the scenarios on real k6 (${k6.path ?? '
     const { r, json, byName } = await expectReports('rate-limit-probe against over-admit', 'rate-limit-probe')
     expect(r.code, r.stderr.slice(-2000)).toBe(99)
     expect(json.passed).toBe(false)
-    const failed = byName.thresholds!.filter((c) => c.children.some((x) => x.name === 'failure')).map((c) => c.attrs.name)
-    expect(failed).toContain('rl_over_admitted count==0')
-    expect(byName.checks!.filter((c) => c.children.some((x) => x.name === 'failure')).map((c) => c.attrs.name)).toContain('the limiter admits exactly the limit per window (contract 5.4)')
+    expect(byName.thresholds!.filter(failedCase).map((c) => c.attrs.name)).toContain('rl_over_admitted count==0')
+    expect(byName.checks!.filter(failedCase).map((c) => c.attrs.name)).toContain('the limiter admits exactly the limit per window (contract 5.4)')
     expect(r.stdout).toMatch(/✗ rl_over_admitted count==0 \(count=\d+\)/)
   }, T)
 
   test('sse-reconnect fails a server that replays events on resume: exit 99 on sse_duplicates', async () => {
     const { r, byName } = await expectReports('sse-reconnect against sse-duplicate', 'sse-reconnect')
     expect(r.code, r.stderr.slice(-2000)).toBe(99)
-    expect(byName.thresholds!.filter((c) => c.children.some((x) => x.name === 'failure')).map((c) => c.attrs.name)).toContain('sse_duplicates count==0')
+    expect(byName.thresholds!.filter(failedCase).map((c) => c.attrs.name)).toContain('sse_duplicates count==0')
   }, T)
 
   describe('setup() stops the run with exit code 108 and one line that says what to do', () => {
