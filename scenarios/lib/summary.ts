@@ -166,8 +166,10 @@ function round (v: number): string {
 }
 
 /**
- * One outcome per threshold: every threshold k6 reports, plus every declared threshold it does not
- * report (its metric recorded no samples). Declared order first, so reports read like `options`.
+ * One outcome per threshold: every threshold k6 reports, with k6's verdict, plus any declared one it
+ * does not report (older or other summary layouts). Sorted by metric, each metric's thresholds in the
+ * order declared: k6 hands both `data.metrics` and `options.thresholds` over in Go map order, which
+ * changes from run to run, and reports that diff cleanly between runs are easier to read.
  */
 export function collectThresholds (data: SummaryData, declared: DeclaredThresholds = {}): ThresholdOutcome[] {
   const metrics = metricsOf(data)
@@ -181,8 +183,8 @@ export function collectThresholds (data: SummaryData, declared: DeclaredThreshol
     const metric = key === undefined ? undefined : metrics[key]
     const observed = formatValue(metric, aggregateOf(expression))
     if (metric === undefined) {
-      // A counter that recorded nothing counted 0 (dropped_iterations on a healthy run); any other
-      // aggregate of nothing is undefined, and k6 evaluates none of them.
+      // Not in the summary at all (k6 >= 1.3 lists every metric a threshold names, so this is another
+      // layout): a count of nothing is 0; any other aggregate of nothing cannot be judged.
       const zero = aggregateOf(expression) === 'count' ? evaluateExpression(expression, { count: 0 }) : undefined
       if (zero !== undefined) {
         return { metric: metricName, expression, status: zero ? 'pass' : 'fail', observed: 'count=0', evidence: `${metricName} recorded no samples, so its count is 0: ${expression} ${zero ? 'held' : 'was crossed'}` }
@@ -227,7 +229,7 @@ export function collectThresholds (data: SummaryData, declared: DeclaredThreshol
       out.push(outcome(metricName, expression))
     }
   }
-  return out
+  return out.sort((a, b) => (a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : 0))
 }
 
 /** Every check of every group, in order (k6 gives arrays; older builds gave maps). */
