@@ -151,8 +151,8 @@ describe.skipIf(k6.path === undefined)(`the scenarios on real k6 (${k6.path ?? '
     // Longest first, so the short runs fill the other slots.
     start('load with CONTROL_URL', 'load', { BASE_URL: shared.url, CONTROL_URL: shared.url })
     start('load with API_KEY', 'load', { BASE_URL: shared.url, API_KEY: shared.keys.globex.key })
-    start('smoke with CONTROL_URL and HARNESS_TOKEN', 'smoke', { BASE_URL: withToken.url, CONTROL_URL: withToken.url, HARNESS_TOKEN: TOKEN, DROP_AFTER_MS: '1000' }, { summaryDir: true })
-    start('smoke with API_KEY', 'smoke', { BASE_URL: shared.url, API_KEY: shared.keys.acme.key, DROP_AFTER_MS: '1000' })
+    start('smoke with CONTROL_URL and HARNESS_TOKEN', 'smoke', { BASE_URL: withToken.url, CONTROL_URL: withToken.url, HARNESS_TOKEN: TOKEN }, { summaryDir: true })
+    start('smoke with API_KEY', 'smoke', { BASE_URL: shared.url, API_KEY: shared.keys.acme.key })
     start('idempotency with CONTROL_URL', 'idempotency', { BASE_URL: shared.url, CONTROL_URL: shared.url })
     start('idempotency with API_KEY', 'idempotency', { BASE_URL: shared.url, API_KEY: own.body.data.key.key as string, TENANT_ID: own.body.data.tenant.id as string })
     start('rate-limit-probe with CONTROL_URL', 'rate-limit-probe', { BASE_URL: probes.url, CONTROL_URL: probes.url })
