@@ -12,8 +12,9 @@ import { eventBody, retryFrame } from '../sse/frames.ts'
 import { createStreamRegistry } from '../sse/registry.ts'
 import { SseStream, type SseContext } from '../sse/stream.ts'
 import { recordedSubjects } from '../domain/pipeline.ts'
+import { EVENT_ID } from '../schemas.ts'
 
-const ID_RE = /^\d{1,15}$/
+const ID_RE = new RegExp(EVENT_ID.pattern!)
 const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache, no-transform',
