@@ -127,6 +127,18 @@ export const EVENT_STREAM_QUERY: ObjectSchema = {
   additionalProperties: true
 }
 
+/** POST /__harness/events (contract 7.4). `type` is checked by subjects.ts isValidSubject. */
+export const HARNESS_EVENT: ObjectSchema = {
+  type: 'object',
+  properties: {
+    tenant: { type: 'string', minLength: 1, description: 'The tenant id or slug.', 'x-message': 'required: the tenant id or slug' },
+    type: { type: 'string', minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$', description: 'The subject, e.g. wallet.created.', 'x-message': 'required: a subject such as wallet.created (tokens of [A-Za-z0-9_-] separated by dots, no wildcards)' },
+    data: { description: 'The event\'s data, any JSON value; default {}.' }
+  },
+  required: ['tenant', 'type'],
+  additionalProperties: false
+}
+
 /** The JSON in the `data:` line of each event frame (contract 4.3). */
 export const EVENT = {
   type: 'object',
@@ -135,7 +147,7 @@ export const EVENT = {
     type: { type: 'string', description: 'The subject, e.g. wallet.created; also the frame\'s `event:` field.' },
     tenantId: { type: 'string' },
     timestamp: { type: 'string', format: 'date-time' },
-    data: { type: 'object' }
+    data: { description: 'The event\'s data: an object for every subject the mock publishes itself (4.5); what POST /__harness/events was given otherwise.' }
   },
   required: ['id', 'type', 'tenantId', 'timestamp', 'data'],
   additionalProperties: false
