@@ -3,6 +3,7 @@
 // from envelope.ts (what Fastify serialises with), error codes and statuses from errors.ts. Served at
 // GET /openapi.json and shipped in the package as dist/openapi.json (scripts/build.ts).
 import { ERROR_CODES, type ErrorCode } from './errors.ts'
+import { IDEMPOTENCY_KEY_RE } from './domain/idempotency-store.ts'
 import { envelopeSchema, errorSchema, healthSchema, keyCreatedSchema, keySchema, keyValidationSchema, metaSchema, walletSchema } from './envelope.ts'
 import {
   EVENT, EVENT_ID, EVENT_STREAM_QUERY, FAULT_PLAN, HARNESS_EVENT, HARNESS_KEY_CREATE, HARNESS_TENANT_CREATE, KEY_CREATE,
@@ -23,7 +24,7 @@ function codesFor (status: number): ErrorCode[] {
 /** One response per error status, naming the codes it carries (contract 1.6). */
 function errorResponse (status: number): Json {
   const codes = codesFor(status)
-  const extra = status === 502 ? 'bad gateway, injected by an `error` fault (7.2)' : ''
+  const extra = status === 502 ? '`internal_error`, injected by an `error` fault (7.2)' : ''
   const headers: Json = { 'X-Request-Id': ref('headers', 'X-Request-Id'), 'X-API-Version': ref('headers', 'X-API-Version') }
   if (status === 429 || status === 503) headers['Retry-After'] = ref('headers', 'Retry-After')
   return {
@@ -254,7 +255,7 @@ export function buildOpenApi (): Json {
         'X-Request-Id': { name: 'X-Request-Id', in: 'header', required: false, description: 'Echoed when it is 1-128 chars of [A-Za-z0-9._:-] and not key-shaped; otherwise the mock makes one (1.2).', schema: { type: 'string' } },
         'X-API-Version': { name: 'X-API-Version', in: 'header', required: false, description: 'Only 1; anything else is 400 unsupported_api_version (1.2).', schema: { type: 'string', enum: ['1'] } },
         'X-Network': { name: 'X-Network', in: 'header', required: false, description: 'Default devnet (1.2).', schema: { type: 'string', enum: ['devnet', 'testnet', 'mainnet'] } },
-        'X-Idempotency-Key': { name: 'X-Idempotency-Key', in: 'header', required: false, description: '1-255 printable chars; the first answer is stored for 24 h per tenant and key (6.1).', schema: { type: 'string', minLength: 1, maxLength: 255 } }
+        'X-Idempotency-Key': { name: 'X-Idempotency-Key', in: 'header', required: false, description: '1-255 printable ASCII chars; the first answer is stored for 24 h per tenant and key (6.1).', schema: { type: 'string', pattern: IDEMPOTENCY_KEY_RE.source } }
       },
       headers: {
         'X-Request-Id': { description: 'The request id, also meta.requestId (1.3).', schema: { type: 'string' } },
