@@ -5,7 +5,7 @@
 // Node, the user's own vitest test with msw's setupServer, and `tsc --noEmit` of a file using the types.
 // Test runners and compilers the user would install (vitest, msw, typescript) are linked from this
 // checkout's node_modules, so the only thing installed is the tarball and its dependencies.
-import { execFile, spawn } from 'node:child_process'
+import { execFile, execFileSync, spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -127,7 +127,8 @@ describe('installed from the packed tarball into a fresh project', () => {
   }, 200_000)
 
   it('npx tenzro-mock --port 0 prints its listening line and serves the OpenAPI description', async () => {
-    const child = spawn('npx', ['tenzro-mock', '--port', '0'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] })
+    // Its own process group: npx runs the mock as a child, and stopping npx alone would leave the mock running.
+    const child = spawn('npx', ['tenzro-mock', '--port', '0'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     try {
       const line = await new Promise<string>((resolve, reject) => {
         let out = ''
@@ -142,8 +143,14 @@ describe('installed from the packed tarball into a fresh project', () => {
       const res = await fetch(`${line.slice('tenzro-mock listening on '.length)}/openapi.json`)
       expect(res.status).toBe(200)
       expect(await res.json()).toEqual(JSON.parse(readFileSync(join(project, 'node_modules/tenzro-harness/dist/openapi.json'), 'utf8')))
+      // The installed command keeps the mock's small young generation (bin/tenzro-mock.js's shebang).
+      const cmdlines = execFileSync('ps', ['-eo', 'pgid=,args='], { encoding: 'utf8' }).split('\n')
+        .filter((l) => l.trim().split(/\s+/)[0] === String(child.pid)).join('\n')
+      expect(cmdlines).toMatch(/node --max-semi-space-size=8 \S*tenzro-mock --port 0/)
     } finally {
-      child.kill('SIGTERM')
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      process.kill(-child.pid!, 'SIGTERM')
+      await exited
     }
   }, 60_000)
 
