@@ -118,8 +118,33 @@ function keyAdminPaths (prefix: string, alias: boolean): Json {
   }
 }
 
+/**
+ * Every inline copy of a component schema (envelope.ts's schemas are embedded where routes use them)
+ * becomes a $ref to it, so generated clients get one named type per schema.
+ */
+function refComponents (doc: Json): Json {
+  const components = (doc.components as Json).schemas as Record<string, unknown>
+  const byJson = new Map(Object.entries(components).map(([name, schema]) => [JSON.stringify(schema), name]))
+  const walk = (node: unknown, top: boolean): unknown => {
+    if (Array.isArray(node)) return node.map((x) => walk(x, false))
+    if (typeof node !== 'object' || node === null) return node
+    const name = top ? undefined : byJson.get(JSON.stringify(node))
+    if (name !== undefined) return ref('schemas', name)
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, false)]))
+  }
+  return {
+    ...doc,
+    paths: walk(doc.paths, false),
+    components: { ...(doc.components as Json), schemas: Object.fromEntries(Object.entries(components).map(([n, sc]) => [n, walk(sc, true)])) }
+  }
+}
+
 /** The document. Pure: the same object for the same code, so the served and the shipped copies agree. */
 export function buildOpenApi (): Json {
+  return refComponents(document())
+}
+
+function document (): Json {
   const errorStatuses = [...new Set<number>([...Object.values(ERROR_CODES), ...FAULT_STATUSES])].sort((a, b) => a - b)
   return {
     openapi: '3.1.0',
