@@ -3,7 +3,7 @@ import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppDeps } from '../src/app.ts'
 import { resolveConfig, type MockConfigInput } from '../src/config.ts'
-import { watchAnswers } from './helpers/openapi.ts'
+import { assertConforming, watchAnswers } from './helpers/openapi.ts'
 
 export interface TestMock {
   app: FastifyInstance
@@ -35,9 +35,7 @@ export async function startMock (input: MockConfigInput = {}, deps: AppDeps = {}
   const close = async () => {
     await app.close()
     await new Promise((resolve) => setImmediate(resolve))
-    if (violations.length > 0) {
-      throw new Error(`${violations.length} answer(s) do not conform to the OpenAPI description:\n` + violations.slice(0, 20).map((v) => `  ${v.method} ${v.url} ${v.status}: ${v.problem}`).join('\n'))
-    }
+    assertConforming(violations)
   }
   return { app, url, logs, keys, close }
 }

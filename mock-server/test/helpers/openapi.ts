@@ -154,3 +154,11 @@ export function watchAnswers (app: FastifyInstance): Violation[] {
   }
   return violations
 }
+
+/** Throws with every violation seen (and forgets them), for tests that build the app themselves. */
+export function assertConforming (violations: Violation[]): void {
+  const seen = violations.splice(0)
+  if (seen.length > 0) {
+    throw new Error(`${seen.length} answer(s) do not conform to the OpenAPI description:\n` + seen.slice(0, 20).map((v) => `  ${v.method} ${v.url} ${v.status}: ${v.problem}`).join('\n'))
+  }
+}
