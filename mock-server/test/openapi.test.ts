@@ -6,10 +6,10 @@ import { Ajv2020 } from 'ajv/dist/2020.js'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildOpenApi } from '../src/openapi.ts'
-import { WALLET_CREATE } from '../src/schemas.ts'
+import { KEY_CREATE, WALLET_CREATE } from '../src/schemas.ts'
 import { walletCreateBody } from '../src/validate.ts'
 import { isApiError } from '../src/errors.ts'
-import { QUIET, startMock, type TestMock } from './helper.ts'
+import { control, QUIET, startMock, type TestMock } from './helper.ts'
 import { checkAnswer } from './helpers/openapi.ts'
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -71,6 +71,18 @@ describe('the OpenAPI description', () => {
       expect(ours).toBe(ajvCheck(b))
     }), { numRuns: 2000, seed: 12 })
     expect(accepted).toBeGreaterThan(0)
+  })
+
+  it('documents exactly the fields POST /api/keys accepts (2.6): each schema field is taken, anything else is unknown', async () => {
+    const admin = await control(m, 'POST', '/__harness/keys', { tenant: 'acme', scopes: ['admin:*'] })
+    const post = (body: Record<string, unknown>) => fetch(`${m.url}/api/keys`, { method: 'POST', headers: { 'x-admin-api-key': admin.body.data.key, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const valid: Record<string, unknown> = { tenantId: m.keys.acme.tenantId, name: 'rotated', scopes: ['wallet:read'], rateLimit: 5, expiresAt: new Date(Date.now() + 3_600_000).toISOString() }
+    expect(Object.keys(valid).sort()).toEqual(Object.keys(KEY_CREATE.properties).sort())
+    const res = await post(valid)
+    expect(res.status, await res.clone().text()).toBe(201)
+    const refused = await post({ ...valid, owner: 'x' })
+    expect(refused.status).toBe(400)
+    expect(((await refused.json()) as Json).error.details).toEqual([{ field: 'owner', message: 'unknown field' }])
   })
 
   it('catches answers that do not conform: an undocumented status, a body off its schema, a bad event frame', () => {
