@@ -11,7 +11,7 @@ import { ControlError } from './control.ts'
 
 export const EXIT = { pass: 0, fail: 1, usage: 2, cannotRun: 3 } as const
 const VERSION = '0.1.0'
-const GOOD_CLIENT = fileURLToPath(new URL('../../examples/clients/good.ts', import.meta.url))
+const GOOD_CLIENT = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../examples/clients/good.ts' : '../../examples/clients/good.js', import.meta.url))
 
 const MAIN_HELP = `tenzro-harness: tells whether a Tenzro Platform API client behaves
 

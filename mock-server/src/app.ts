@@ -23,6 +23,7 @@ import walletRoutes from './routes/wallets.ts'
 import keyRoutes from './routes/keys.ts'
 import controlRoutes from './routes/control.ts'
 import eventRoutes from './routes/events.ts'
+import openApiRoutes from './routes/openapi.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -196,6 +197,7 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
   await app.register(keyRoutes)
   await app.register(controlRoutes)
   await app.register(eventRoutes)
+  await app.register(openApiRoutes)
 
   app.addHook('onClose', async () => {
     await context.events?.close()

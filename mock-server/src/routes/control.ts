@@ -5,8 +5,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { ApiError } from '../errors.ts'
 import { validateFaultPlan } from '../domain/fault-plan.ts'
 import { dataEnvelope } from '../pipeline/index.ts'
-import { DEFAULT_SCOPES, SLUG_RE } from '../domain/key-store.ts'
-import { checkFields, keyFields, objectBody, throwIfDetails } from '../validate.ts'
+import { DEFAULT_SCOPES } from '../domain/key-store.ts'
+import { checkObject, checkQuery, keyFields, objectBody, throwIfDetails } from '../validate.ts'
+import { HARNESS_KEY_CREATE, HARNESS_TENANT_CREATE, KEY_FIELD_NAMES, RECORD_QUERY } from '../schemas.ts'
 import type { ErrorDetail } from '../errors.ts'
 
 export default async function controlRoutes (app: FastifyInstance) {
@@ -17,10 +18,8 @@ export default async function controlRoutes (app: FastifyInstance) {
   app.post('/__harness/tenants', { config }, function (request, reply) {
     const o = objectBody(request.body ?? {})
     const d: ErrorDetail[] = []
-    checkFields(o, ['slug', 'rateLimit', 'quota', 'scopes', 'name'], d)
-    if (o.slug !== undefined && (typeof o.slug !== 'string' || !SLUG_RE.test(o.slug))) d.push({ field: 'slug', message: 'must be 1-32 chars of [a-z0-9] (contract 2.1)' })
-    else if (typeof o.slug === 'string' && app.mock.keys.tenant(o.slug) !== undefined) d.push({ field: 'slug', message: 'a tenant with this slug exists' })
-    if (o.quota !== undefined && (typeof o.quota !== 'number' || !Number.isInteger(o.quota) || o.quota < 1)) d.push({ field: 'quota', message: 'must be an integer >= 1 (requests per window for the whole tenant)' })
+    checkObject(HARNESS_TENANT_CREATE, o, d, KEY_FIELD_NAMES)
+    if (typeof o.slug === 'string' && !d.some((x) => x.field === 'slug') && app.mock.keys.tenant(o.slug) !== undefined) d.push({ field: 'slug', message: 'a tenant with this slug exists' })
     const input = keyFields(o, d, app.mock.now(), { scopes: DEFAULT_SCOPES })
     throwIfDetails(d, 'The tenant')
     const slug = typeof o.slug === 'string' ? o.slug : app.mock.keys.freeSlug()
@@ -32,8 +31,7 @@ export default async function controlRoutes (app: FastifyInstance) {
   app.post('/__harness/keys', { config }, function (request, reply) {
     const o = objectBody(request.body)
     const d: ErrorDetail[] = []
-    checkFields(o, ['tenant', 'name', 'scopes', 'rateLimit', 'expiresAt'], d)
-    if (typeof o.tenant !== 'string') d.push({ field: 'tenant', message: 'required: the tenant id or slug' })
+    checkObject(HARNESS_KEY_CREATE, o, d, KEY_FIELD_NAMES)
     const input = keyFields(o, d, app.mock.now(), { scopes: DEFAULT_SCOPES })
     throwIfDetails(d, 'The key')
     const tenant = app.mock.keys.tenant(o.tenant as string)
@@ -69,12 +67,10 @@ export default async function controlRoutes (app: FastifyInstance) {
   })
 
   app.get('/__harness/record', { config }, function (request, reply) {
-    const q = request.query as Record<string, unknown>
-    let after = 0
-    if (q.after !== undefined) {
-      if (typeof q.after !== 'string' || !/^\d{1,15}$/.test(q.after)) throw new ApiError('validation_error', 'after must be a record sequence number.', [{ field: 'after', message: 'must be a non-negative integer' }])
-      after = Number(q.after)
-    }
+    const d: ErrorDetail[] = []
+    const q = checkQuery(RECORD_QUERY, request.query, d)
+    if (d.length > 0) throw new ApiError('validation_error', 'after must be a record sequence number.', d)
+    const after = (q.after as number | undefined) ?? 0
     const lines = app.mock.record.ndjsonLines(after)
     const stats = app.mock.record.stats()
     reply

@@ -4,13 +4,15 @@
 import type { ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import { ApiError, type ErrorDetail } from '../errors.ts'
-import { envelopeSchema } from '../envelope.ts'
+import { envelopeSchema, healthSchema } from '../envelope.ts'
 import { createEventGenerator } from '../domain/event-generator.ts'
 import { isValidSubject } from '../domain/event-log/subjects.ts'
 import { createStreamSlots } from '../domain/limiter/stream-slots.ts'
 import { eventBody } from '../sse/frames.ts'
 import { createStreamRegistry } from '../sse/registry.ts'
 import { createEventStreams, SSE_HEADERS } from '../pipeline/index.ts'
+import { HARNESS_EVENT } from '../schemas.ts'
+import { checkObject } from '../validate.ts'
 
 /**
  * node:http keeps the response's header block for the life of the response, built by `+=` one header
@@ -57,7 +59,7 @@ export default async function eventRoutes (app: FastifyInstance) {
 
   app.get('/api/events/health', {
     config: { public: true, rateLimit: false },
-    schema: { response: { 200: envelopeSchema({ type: 'object', properties: { status: { type: 'string' } } }) } }
+    schema: { response: { 200: envelopeSchema(healthSchema) } }
   }, function (request, reply) {
     if (!log.healthy()) throw unhealthy
     reply.send({ data: { status: 'ok' }, meta: { requestId: request.id, timestamp: new Date(mock.now()).toISOString() } })
@@ -81,9 +83,8 @@ export default async function eventRoutes (app: FastifyInstance) {
     }
     const o = body as Record<string, unknown>
     const d: ErrorDetail[] = []
-    for (const k of Object.keys(o)) if (k !== 'tenant' && k !== 'type' && k !== 'data') d.push({ field: k, message: 'unknown field' })
-    if (typeof o.tenant !== 'string' || o.tenant.length === 0) d.push({ field: 'tenant', message: 'required: the tenant id or slug' })
-    if (!isValidSubject(o.type)) d.push({ field: 'type', message: 'required: a subject such as wallet.created (tokens of [A-Za-z0-9_-] separated by dots, no wildcards)' })
+    checkObject(HARNESS_EVENT, o, d, ['type'])
+    if (!isValidSubject(o.type)) d.push({ field: 'type', message: HARNESS_EVENT.properties.type!['x-message']! })
     if (d.length > 0) throw new ApiError('validation_error', 'The event is invalid; see details.', d)
     const tenant = mock.keys.tenant(o.tenant as string)
     if (tenant === undefined) throw new ApiError('not_found', 'No such tenant.', [{ field: 'tenant', message: 'unknown tenant id or slug' }])
