@@ -132,6 +132,11 @@ export default async function eventRoutes (app: FastifyInstance) {
     const resume = resumeId(request, d)
     if (d.length > 0) throw new ApiError('validation_error', 'The stream request is invalid; see details.', d)
     if (!('filter' in subjects)) throw new Error('unreachable')
+    // HEAD (RFC 9110 9.3.2): the headers a GET would get, no body, no stream and no slot taken.
+    if (request.method === 'HEAD') {
+      reply.headers(SSE_HEADERS).code(200).send()
+      return
+    }
 
     if (!slots.acquire(auth.keyId)) throw tooManyStreams
     let streamId: string
