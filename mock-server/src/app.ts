@@ -20,6 +20,7 @@ import faults from './plugins/faults.ts'
 import rateLimit from './plugins/rate-limit.ts'
 import record from './plugins/record.ts'
 import telemetry from './plugins/telemetry.ts'
+import tlsFaults from './plugins/tls-faults.ts'
 import healthRoutes from './routes/health.ts'
 import walletRoutes from './routes/wallets.ts'
 import keyRoutes from './routes/keys.ts'
@@ -43,8 +44,11 @@ export interface AppDeps {
   logStream?: DestinationStream
   /** Tracing on (telemetry/sdk.ts startTracing); absent, the telemetry plugin adds no hook (issue 7). */
   tracer?: Tracer
-  /** Serve HTTPS with this key and certificate chain (PEM), TLS 1.2 or later (server.ts --tls). */
-  tls?: { key: string | Buffer, cert: string | Buffer }
+  /**
+   * Serve HTTPS with this key and certificate (PEM), TLS 1.2 or later (server.ts --tls). `rogue`, a
+   * certificate from another CA, enables the tls-untrusted and tls-downgrade faults.
+   */
+  tls?: { key: string | Buffer, cert: string | Buffer, rogue?: { key: string | Buffer, cert: string | Buffer } }
 }
 
 type LogArgs = [obj: unknown, msg?: string, ...args: unknown[]]
@@ -182,6 +186,7 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
   await app.register(requestContext)
   await app.register(overload, { config: config.overload })
   await app.register(controlGuard, { token: config.controlToken, allowRemote: config.controlAllowRemote })
+  if (deps.tls?.rogue !== undefined) await app.register(tlsFaults, { context: ctx, trusted: deps.tls, rogue: deps.tls.rogue })
   await app.register(auth, { keys: () => ctx().keys })
   await app.register(idempotency, { store: () => ctx().idempotency })
   await app.register(faults, { context: ctx })
