@@ -9,6 +9,7 @@ import { createEventGenerator } from '../domain/event-generator.ts'
 import { isValidSubject, parseSubjects } from '../domain/event-log/subjects.ts'
 import type { SseFaultDecision } from '../domain/fault-plan.ts'
 import { eventBody, retryFrame } from '../sse/frames.ts'
+import { serializeError } from '../logger.ts'
 import { createStreamRegistry } from '../sse/registry.ts'
 import { SseStream, type SseContext } from '../sse/stream.ts'
 import { recordedSubjects } from '../domain/pipeline.ts'
@@ -91,6 +92,9 @@ export default async function eventRoutes (app: FastifyInstance) {
       slots.release(s.keyId)
       // The stream's own request entry (7.3), now that its response has ended.
       app.recordRequest(s.owner as FastifyRequest, 200)
+    },
+    onError (err, s) {
+      app.log.error({ err: serializeError(err), streamId: s.streamId, requestId: s.requestId }, 'event stream failed: closed it (other streams go on)')
     }
   }
 
