@@ -10,6 +10,7 @@ import { isValidSubject, parseSubjects } from '../domain/event-log/subjects.ts'
 import type { SseFaultDecision } from '../domain/fault-plan.ts'
 import { eventBody, retryFrame } from '../sse/frames.ts'
 import { serializeError } from '../logger.ts'
+import { valueTooDeep } from '../domain/json-limits.ts'
 import { createStreamRegistry } from '../sse/registry.ts'
 import { SseStream, type SseContext } from '../sse/stream.ts'
 import { recordedSubjects } from '../domain/pipeline.ts'
@@ -224,6 +225,7 @@ export default async function eventRoutes (app: FastifyInstance) {
     }
   })
 
+  const maxDepth = mock.config.bodyMaxDepth
   app.post('/__harness/events', { config: { control: true } }, async function (request, reply) {
     const body = request.body
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -234,6 +236,8 @@ export default async function eventRoutes (app: FastifyInstance) {
     for (const k of Object.keys(o)) if (k !== 'tenant' && k !== 'type' && k !== 'data') d.push({ field: k, message: 'unknown field' })
     if (typeof o.tenant !== 'string' || o.tenant.length === 0) d.push({ field: 'tenant', message: 'required: the tenant id or slug' })
     if (!isValidSubject(o.type)) d.push({ field: 'type', message: 'required: a subject such as wallet.created (tokens of [A-Za-z0-9_-] separated by dots, no wildcards)' })
+    // Validated like a public body (bodyMaxDepth), so nothing stored can fail to serialise later.
+    if (o.data !== undefined && valueTooDeep(o.data, maxDepth)) d.push({ field: 'data', message: `nested deeper than ${maxDepth} levels` })
     if (d.length > 0) throw new ApiError('validation_error', 'The event is invalid; see details.', d)
     const tenant = mock.keys.tenant(o.tenant as string)
     if (tenant === undefined) throw new ApiError('not_found', 'No such tenant.', [{ field: 'tenant', message: 'unknown tenant id or slug' }])
