@@ -5,9 +5,9 @@ import pino, { type Bindings, type ChildLoggerOptions, type DestinationStream } 
 import type { MockConfig } from './config.ts'
 import { createMockContext, type MockContext } from './context.ts'
 import { ApiError, isApiError, MESSAGES, type ErrorDetail } from './errors.ts'
-import { BODY_ERRORS, createRequestIdGenerator, errorEnvelope, newRequestState, notFoundError, requestIdFor } from './pipeline/index.ts'
+import { BODY_ERRORS, createMethodTable, createRequestIdGenerator, errorEnvelope, newRequestState, notFoundError, parseBody, requestIdFor } from './pipeline/index.ts'
 import { createLogger, serializeError } from './logger.ts'
-import { clientErrorFor, createMethodTable, inFlightOn, rawAnswer, serverOptions } from './http-layer.ts'
+import { clientErrorFor, inFlightOn, rawAnswer, serverOptions } from './http-layer.ts'
 import { createEventLog } from './domain/event-log/index.ts'
 import type { EventLog } from './domain/event-log/types.ts'
 import type { Tracer } from '@opentelemetry/api'
@@ -180,6 +180,16 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
   })
 
   app.decorate('mock', context)
+  // One JSON parser for both mocks (pipeline/body.ts, which the msw handlers call too): size and
+  // nesting depth are checked on the raw text before it is parsed (README, "HTTP limits").
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.bodyLimitBytes }, function (_request, body, done) {
+    try {
+      done(null, parseBody('application/json', body as string, config.bodyLimitBytes, config.bodyMaxDepth))
+    } catch (err) {
+      done(err as Error, undefined)
+    }
+  })
   const ctx = () => app.mock
 
   // First, so its SERVER span also covers requests the other onRequest hooks refuse.
@@ -207,7 +217,7 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
   })
 
   const methods = createMethodTable()
-  app.addHook('onRoute', (route) => { methods.add(route) })
+  app.addHook('onRoute', (route) => { methods.add(route.method, route.url) })
   app.setNotFoundHandler(function (request, _reply) {
     throw methods.refusal(request.method, request.url) ?? notFoundError
   })

@@ -5,9 +5,10 @@
 // nothing new. Every answer here carries X-Request-Id and is in the record (7.3).
 import type { IncomingMessage, ServerOptions } from 'node:http'
 import type { Socket } from 'node:net'
-import type { FastifyRequest, RouteOptions } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import type { MockConfig } from './config.ts'
 import { ApiError, MESSAGES } from './errors.ts'
+import { NOT_IMPLEMENTED } from './pipeline/methods.ts'
 
 /** Options for node:http/node:https createServer: Fastify passes them through (`http`, or merged into `https`). */
 export function serverOptions (cfg: MockConfig['http']): ServerOptions {
@@ -28,7 +29,7 @@ export const HTTP_ERRORS = {
   headersTooLarge: new ApiError('validation_error', 'The request headers are over the size limit; send fewer or shorter headers.', d('headers', 'too large'), undefined, 431),
   headersTimeout: new ApiError('validation_error', 'The request headers did not arrive in time; send the whole request at once.', d('headers', 'not received in time'), undefined, 408),
   bodyTimeout: new ApiError('validation_error', 'The request body did not arrive in time (it is shorter than its Content-Length, or stalled).', d('body', 'not received in time'), undefined, 408),
-  notImplemented: new ApiError('validation_error', 'This API does not implement that method on any route.', d('method', 'not implemented'), undefined, 501),
+  notImplemented: NOT_IMPLEMENTED,
   noHost: new ApiError('validation_error', 'An HTTP/1.1 request needs a Host header.', d('Host', 'required')),
   expectation: new ApiError('validation_error', 'Only Expect: 100-continue is supported.', d('Expect', 'must be 100-continue or absent'), undefined, 417),
   tooLarge: new ApiError('payload_too_large', MESSAGES.payload_too_large, d('body', 'over the size limit'))
@@ -67,49 +68,6 @@ export function inFlightOn (socket: Socket): FastifyRequest | undefined {
   if (r === undefined || r.state === null || r.state.recorded === true || r.raw.complete || r.state.res?.headersSent === true) return undefined
   return r
 }
-
-/**
- * 405 and 501 (RFC 9110 15.5.6, 15.6.2): which methods each route pattern answers, learned at
- * registration. A method no route has is 501; a path that exists for other methods is 405 with Allow.
- */
-export function createMethodTable () {
-  const routes: Array<{ re: RegExp, methods: Set<string> }> = []
-  const implemented = new Set<string>()
-  let allowCache = new Map<string, string>()
-  return {
-    add (route: RouteOptions): void {
-      const methods = Array.isArray(route.method) ? route.method : [route.method]
-      // '/api/keys/:id' -> ^/api/keys/[^/]+$
-      const source = '^' + route.url.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/') + '$'
-      let entry = routes.find((r) => r.re.source === source)
-      if (entry === undefined) { entry = { re: new RegExp(source), methods: new Set() }; routes.push(entry) }
-      for (const m of methods) {
-        entry.methods.add(m)
-        implemented.add(m)
-        // Fastify answers HEAD for every GET route.
-        if (m === 'GET') { entry.methods.add('HEAD'); implemented.add('HEAD') }
-      }
-      allowCache = new Map()
-    },
-    /** 501, 405 (with Allow) or undefined (a plain 404) for a request no route matched. */
-    refusal (method: string, url: string): ApiError | undefined {
-      if (!implemented.has(method)) return HTTP_ERRORS.notImplemented
-      const q = url.indexOf('?')
-      const path = q === -1 ? url : url.slice(0, q)
-      let allow = allowCache.get(path)
-      if (allow === undefined) {
-        const set = new Set<string>()
-        for (const r of routes) if (r.re.test(path)) for (const m of r.methods) set.add(m)
-        allow = [...set].sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b)).join(', ')
-        if (allowCache.size < 1024) allowCache.set(path, allow)
-      }
-      if (allow === '' || allow.split(', ').includes(method)) return undefined
-      return new ApiError('validation_error', `${method} is not allowed here; this path answers ${allow}.`, d('method', `must be one of ${allow}`), { allow }, 405)
-    }
-  }
-}
-
-const ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 
 /** Whether a request breaks the framing rules Node leaves to the application (Host, Expect). */
 export function framingRefusal (raw: IncomingMessage): ApiError | undefined {

@@ -4,6 +4,7 @@ import { ApiError, type ErrorDetail } from './errors.ts'
 import { CHAINS, WALLET_TYPES, type WalletType } from './domain/wallet-store.ts'
 import type { Chain } from './domain/addresses.ts'
 import { isValidScope } from './domain/key-store.ts'
+import { redactSecrets } from './domain/secret-windows.ts'
 
 // Printable: no control characters (C0, DEL, C1), no lone surrogates.
 const PRINTABLE = /^[^\p{Cc}\p{Cs}]+$/u
@@ -61,6 +62,8 @@ export interface KeyCreateInput {
 export function keyFields (o: Record<string, unknown>, d: ErrorDetail[], now: number, defaults: { scopes: readonly string[] }): KeyCreateInput {
   const { name, scopes, rateLimit, expiresAt } = o
   if (name !== undefined && (typeof name !== 'string' || name.length < 1 || name.length > 64 || !PRINTABLE.test(name))) d.push({ field: 'name', message: 'must be 1-64 printable characters' })
+  // A key's name is listed and logged: it must not be (a piece of) a key.
+  else if (typeof name === 'string' && redactSecrets(name) !== name) d.push({ field: 'name', message: 'must not contain an API key or a piece of one' })
   if (scopes !== undefined && (!Array.isArray(scopes) || scopes.length === 0 || scopes.length > 8 || !scopes.every(isValidScope))) d.push({ field: 'scopes', message: 'must be a non-empty array of wallet:read, wallet:write, events:read, <service>:* or admin:*' })
   if (rateLimit !== undefined && rateLimit !== null && (typeof rateLimit !== 'number' || !Number.isInteger(rateLimit) || rateLimit < 1 || rateLimit > 1e9)) d.push({ field: 'rateLimit', message: 'must be an integer >= 1 (requests per window)' })
   let expiresAtMs: number | undefined

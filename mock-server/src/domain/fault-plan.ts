@@ -4,6 +4,7 @@
 import type { ErrorDetail } from '../errors.ts'
 import { ApiError } from '../errors.ts'
 import { deriveRandom } from './random.ts'
+import { redactSecrets } from './secret-windows.ts'
 
 export const REST_FAULTS = ['latency', 'error', 'rate-limit-burst', 'lost-response', 'slow-body'] as const
 export const SSE_FAULTS = ['sse-drop', 'sse-duplicate', 'sse-stall', 'sse-reject', 'sse-retry'] as const
@@ -146,6 +147,14 @@ export function validateFaultPlan (input: unknown): FaultPlanInput {
     bad('faults', `at most ${MAX_FAULTS} faults`)
   } else {
     plan.faults.forEach((f: unknown, i: number) => validateFault(f, `faults[${i}]`, bad))
+  }
+  // A plan is logged and answered back (GET /__harness/faults): it must not carry a key or a piece of a
+  // live secret anywhere (an id, a scope), which the shape checks above would let through.
+  if (details.length === 0 && Array.isArray(plan.faults)) {
+    plan.faults.forEach((f: unknown, i: number) => {
+      const text = JSON.stringify(f)
+      if (redactSecrets(text) !== text) bad(`faults[${i}]`, 'must not carry an API key or a piece of one: scope faults by key id (key_...)')
+    })
   }
   if (details.length > 0) throw new ApiError('validation_error', 'The fault plan is invalid; see details.', details)
   return plan as unknown as FaultPlanInput
