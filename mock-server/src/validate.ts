@@ -30,6 +30,8 @@ export function walletCreateBody (body: unknown): { name: string, type: WalletTy
   unknownFields(o, ['name', 'type', 'chain'], d)
   const { name, type, chain } = o
   if (typeof name !== 'string' || name.length < 1 || [...name].length > 64 || !PRINTABLE.test(name)) d.push({ field: 'name', message: 'must be 1-64 printable characters' })
+  // A wallet's name is listed to every reader of the tenant and logged: it must not be (a piece of) a key.
+  else if (redactSecrets(name) !== name) d.push({ field: 'name', message: 'must not contain an API key or a piece of one' })
   if (typeof type !== 'string' || !(WALLET_TYPES as readonly string[]).includes(type)) d.push({ field: 'type', message: `must be one of ${WALLET_TYPES.join(', ')}` })
   if (typeof chain !== 'string' || !(CHAINS as readonly string[]).includes(chain)) d.push({ field: 'chain', message: `must be one of ${CHAINS.join(', ')}` })
   fail(d, 'The wallet')

@@ -13,6 +13,9 @@ import { createStreamRegistry } from '../sse/registry.ts'
 import { createEventStreams, parseStreamRequest, SSE_HEADERS } from '../pipeline/index.ts'
 import { serializeError } from '../logger.ts'
 import { valueTooDeep } from '../domain/json-limits.ts'
+import { redactSecrets } from '../domain/secret-windows.ts'
+
+const carriesSecret = (text: string) => redactSecrets(text) !== text
 
 /**
  * node:http keeps the response's header block for the life of the response, built by `+=` one header
@@ -101,6 +104,8 @@ export default async function eventRoutes (app: FastifyInstance) {
     if (!isValidSubject(o.type)) d.push({ field: 'type', message: 'required: a subject such as wallet.created (tokens of [A-Za-z0-9_-] separated by dots, no wildcards)' })
     // Validated like a public body (bodyMaxDepth), so nothing stored can fail to serialise later.
     if (o.data !== undefined && valueTooDeep(o.data, maxDepth)) d.push({ field: 'data', message: `nested deeper than ${maxDepth} levels` })
+    // Events are answered back and sent to every stream of the tenant: a key in one would leave (1.5).
+    else if (o.data !== undefined && carriesSecret(JSON.stringify(o.data))) d.push({ field: 'data', message: 'must not contain an API key or a piece of one' })
     if (d.length > 0) throw new ApiError('validation_error', 'The event is invalid; see details.', d)
     const tenant = mock.keys.tenant(o.tenant as string)
     if (tenant === undefined) throw new ApiError('not_found', 'No such tenant.', [{ field: 'tenant', message: 'unknown tenant id or slug' }])
