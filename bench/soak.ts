@@ -1,5 +1,5 @@
 // The soak (README, "Soak"): the mock at a steady rate with faults on, for SOAK_MINUTES (default 30).
-// Load: wallet lists and idempotent creates at SOAK_RPS (default 300/s, autocannon overallRate), 20
+// Load: wallet lists and creates (1,000 idempotency keys in turn) at SOAK_RPS (default 300/s, autocannon overallRate), 20
 // event streams that reconnect with Last-Event-ID whenever they are dropped, and background events at
 // 20/s per tenant. Faults: latency on 10 % of lists, a 500 on 2 %, a 429 burst on 1 %, stream drops
 // and stalls. Every 30 s: live heap after a full GC, RSS, active handles and timers, and process
@@ -71,7 +71,10 @@ export async function benchSoak ({ minutes = Number(process.env.SOAK_MINUTES ?? 
     duration: minutes * 60,
     requests: [
       { method: 'GET', path: '/api/wallet/list?limit=20', headers: h },
-      { method: 'POST', path: '/api/wallet/create', headers: { ...h, 'content-type': 'application/json' }, setupRequest: (r: Record<string, unknown>) => ({ ...r, headers: { ...(r.headers as object), 'x-idempotency-key': `soak-${n++}` }, body: JSON.stringify({ name: 'soak', type: 'mpc', chain: 'ethereum' }) }) }
+      // 1,000 idempotency keys in turn: after the first thousand creates every create is a replay, so
+      // the state the API rightly keeps (wallets, idempotency entries) stops growing and what is
+      // left to grow is a leak.
+      { method: 'POST', path: '/api/wallet/create', headers: { ...h, 'content-type': 'application/json' }, setupRequest: (r: Record<string, unknown>) => ({ ...r, headers: { ...(r.headers as object), 'x-idempotency-key': `soak-${n++ % 1000}` }, body: JSON.stringify({ name: 'soak', type: 'mpc', chain: 'ethereum' }) }) }
     ]
   } as autocannon.Options)
   const samples: Sample[] = []
