@@ -17,4 +17,9 @@ describe('fuzzing every route with hostile input', () => {
     expect(r.sent).toBeGreaterThan(numRuns * 0.9)
     // About 15 s on an idle 2-core machine; the timeout leaves room for a CI machine running other files.
   }, 600_000)
+
+  it('catches the leaks when redaction is switched off, so the oracle above can fail', async () => {
+    const r = await runFuzz({ numRuns: 300, seed: 1414, unsafe: true })
+    expect(r.leaks.length).toBeGreaterThan(0)
+  }, 120_000)
 })

@@ -56,12 +56,12 @@ export const ROUTES: Route[] = [
 
 interface Canary { key: string, secret: string, tenantId: string, id: string }
 
-async function startChild (dir: string): Promise<{ child: ChildProcess, url: string, logs: () => string, exited: () => boolean, recordFile: string }> {
+async function startChild (dir: string, unsafe: boolean): Promise<{ child: ChildProcess, url: string, logs: () => string, exited: () => boolean, recordFile: string }> {
   // Limits no fuzz run reaches, and no shedding: the oracles are about input, not load. The record is
   // also spilled to a file: a fuzzed POST /__harness/reset clears the in-memory one.
   const recordFile = join(dir, 'record.ndjson')
   const config = join(dir, 'config.json')
-  writeFileSync(config, JSON.stringify({ record: { file: recordFile }, rateLimit: { limit: 1_000_000_000 }, overload: { enabled: false } }))
+  writeFileSync(config, JSON.stringify({ record: { file: recordFile }, rateLimit: { limit: 1_000_000_000 }, overload: { enabled: false }, unsafeDisableRedaction: unsafe }))
   const child = spawn(process.execPath, [BIN, '--port', '0', '--config', config, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] })
   // Chunks, joined once at the end: searching a string built by += re-walks its rope every time.
   const chunks: Buffer[] = []
@@ -88,9 +88,10 @@ function windowsOf (secret: string): string[] {
   return out
 }
 
-export async function runFuzz ({ numRuns, seed, concurrency = 8 }: { numRuns: number, seed: number, concurrency?: number }): Promise<FuzzResult> {
+/** `unsafe`: redaction off (config.unsafeDisableRedaction), for the test that proves the leak oracle can fail. */
+export async function runFuzz ({ numRuns, seed, concurrency = 8, unsafe = false }: { numRuns: number, seed: number, concurrency?: number, unsafe?: boolean }): Promise<FuzzResult> {
   const dir = mkdtempSync(join(tmpdir(), 'tenzro-fuzz-'))
-  const mock = await startChild(dir)
+  const mock = await startChild(dir, unsafe)
   const post = async (path: string, body: unknown) => (await fetch(mock.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<{ data: { tenant: { id: string }, key: { id: string, key: string } } }>
   let canaries: Canary[] = []
   const makeCanaries = async () => {
