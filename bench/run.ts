@@ -1,7 +1,7 @@
 // `npm run bench [-- name...]`: every benchmark of the project, each reported as a ratio against a
 // baseline measured side by side in the same run (never an absolute time alone). Results are printed
 // and written to reports/bench.json. Names: wallet-list, limiter, limiter-redis, record-rss, tracing,
-// sse, scan, client-cpu. BENCH_QUICK=1 shortens rounds (for a smoke run, not for figures).
+// sse, scan, shedding, client-cpu; soak and fuzz run only when named. BENCH_QUICK=1 shortens rounds (for a smoke run, not for figures).
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { compare, load, startServer } from './lib.ts'
 
@@ -76,6 +76,24 @@ const benches: Record<string, Bench> = {
     return await mod.benchScan()
   },
 
+  async shedding () {
+    const { benchShedding } = await import('./shedding.ts')
+    return await benchShedding(quick ? { durationS: 5, rounds: 1 } : {})
+  },
+
+  /** The 30-minute soak (bench/soak.ts); SOAK_MINUTES shortens it. Not in the default set: run it by name. */
+  async soak () {
+    const { benchSoak } = await import('./soak.ts')
+    return await benchSoak(quick ? { minutes: 2 } : {})
+  },
+
+  /** The fuzz suite at length: FUZZ_RUNS cases (default 200,000) on FUZZ_SEED. */
+  async fuzz () {
+    const { runFuzz } = await import('../mock-server/test/fuzz/run.ts')
+    const r = await runFuzz({ numRuns: Number(process.env.FUZZ_RUNS ?? (quick ? 20_000 : 200_000)), seed: Number(process.env.FUZZ_SEED ?? Date.now() % 1e9) })
+    return { ...r, failures: r.failures.slice(0, 20), leaks: r.leaks.slice(0, 20) }
+  },
+
   async 'client-cpu' () {
     const mod = await import('./client-cpu.ts').catch(() => undefined)
     if (mod === undefined) return { skipped: 'bench/client-cpu.ts not present' }
@@ -94,7 +112,8 @@ if (unknown.length > 0) {
   process.exit(2)
 }
 const results: Record<string, unknown> = {}
-for (const name of wanted.length > 0 ? wanted : Object.keys(benches)) {
+// The soak and the long fuzz run for minutes: only when named.
+for (const name of wanted.length > 0 ? wanted : Object.keys(benches).filter((b) => b !== 'soak' && b !== 'fuzz')) {
   process.stderr.write(`bench: ${name} ...\n`)
   try {
     results[name] = await benches[name]!()

@@ -67,6 +67,9 @@ Options:
   --report-dir <dir>      where the reports go (default reports/verify)
   --otlp-forward <url>    also forward received spans to this OTLP/HTTP collector
   --seed <n>              seed of the fault plan (default 1)
+  --tls                   serve the embedded mock over HTTPS (TLS 1.2+) with a CA made for the run;
+                          the client gets TENZRO_CA_FILE and NODE_EXTRA_CA_CERTS (--profile tls
+                          implies it, and adds an untrusted certificate and a TLS 1.1 offer)
   --quiet                 no progress lines
   -h, --help              this help
 
@@ -170,10 +173,12 @@ async function cmdVerify (argv: string[], io: Io): Promise<number> {
       profile: { type: 'string' }, duration: { type: 'string' }, target: { type: 'string' }, 'control-token': { type: 'string' },
       'log-file': { type: 'string', multiple: true }, 'scan-dir': { type: 'string', multiple: true },
       'max-retries': { type: 'string' }, 'tolerance-ms': { type: 'string' }, 'report-dir': { type: 'string' },
-      'otlp-forward': { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }
+      'otlp-forward': { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      tls: { type: 'boolean' }
     }
   })
   if (values.help === true) { io.out(VERIFY_HELP); return EXIT.pass }
+  if (values.tls === true && values.target !== undefined) throw new UsageError('--tls starts an embedded HTTPS mock; for a running one started with tenzro-mock --tls, give the harness its CA with NODE_EXTRA_CA_CERTS and drop --tls')
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}: put the client command after --`)
   if (command.length === 0) throw new UsageError('no client command: tenzro-harness verify [options] -- <command> [args...]')
   const profile: Profile | undefined = PROFILES[values.profile ?? 'default']
@@ -197,6 +202,7 @@ async function cmdVerify (argv: string[], io: Io): Promise<number> {
     ...(maxRetries === undefined ? {} : { maxRetries }),
     ...(toleranceMs === undefined ? {} : { toleranceMs }),
     ...(seed === undefined ? {} : { seed }),
+    ...(values.tls === true ? { tls: true } : {}),
     otlpForward: forward,
     mockLogFile: join(dir, 'mock.log'),
     onProgress: values.quiet === true ? undefined : (l) => io.err(`tenzro-harness: ${l}\n`)

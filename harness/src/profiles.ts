@@ -26,6 +26,8 @@ export interface Profile {
    * contract (a 1 s heartbeat): TENZRO_HEARTBEAT_TIMEOUT_MS tells a client what silence means here.
    */
   clientEnv?: Record<string, string>
+  /** Serve the embedded mock over HTTPS (as verify --tls does). */
+  tls?: boolean
 }
 
 const LIST = 'GET /api/wallet/list'
@@ -111,6 +113,27 @@ const quickSse: FaultSpec[] = [
   { id: 'reject-503', type: 'sse-reject', status: 503, retryAfterS: 5, scope: { route: STREAM }, after: 4, times: 1 }
 ]
 
+/**
+ * `tls`: the mock over HTTPS (TLS 1.2+, a CA made for the run, given to the client as TENZRO_CA_FILE
+ * and NODE_EXTRA_CA_CERTS). From 4 s for 4 s new connections get a certificate from another CA
+ * (tls-untrusted), and from 11 s for 4 s only TLS 1.0/1.1 (tls-downgrade): a client must refuse both,
+ * and come back once they end. Times count from the moment the plan is set, just before the client starts.
+ */
+const tlsProfile: Profile = {
+  name: 'tls',
+  description: 'HTTPS with a CA made for the run; a certificate from an unknown CA for 4 s, then TLS 1.0/1.1 only for 4 s: the client must refuse both',
+  durationS: 18,
+  tls: true,
+  mock: { events: { generatorRate: 5, ...fastStream } },
+  faults: [
+    { id: 'untrusted-cert', type: 'tls-untrusted', afterMs: 4000, durationMs: 4000 },
+    { id: 'tls-1.1-only', type: 'tls-downgrade', afterMs: 11_000, durationMs: 4000 }
+  ],
+  stallDetectMs: 5000,
+  checks: ['tls', 'auth', 'secrets'],
+  clientEnv: { ...fastClient }
+}
+
 export const PROFILES: Record<string, Profile> = {
   default: {
     name: 'default',
@@ -148,7 +171,8 @@ export const PROFILES: Record<string, Profile> = {
     resyncWithinMs: 2000,
     checks: ['auth', 'throttling', 'reconnection', 'idempotency', 'secrets'],
     clientEnv: { ...fastClient }
-  }
+  },
+  tls: tlsProfile
 }
 
 /** Built-in scenarios of `run`: shorter, with a fast heartbeat the reference client is told about. */

@@ -3,8 +3,10 @@
 // OTEL_EXPORTER_OTLP_ENDPOINT, stop it after the duration (SIGTERM, then SIGKILL), and judge what it
 // did from the mock's record, its output, its log files and its spans.
 import { spawn } from 'node:child_process'
-import { createWriteStream, mkdirSync, readFileSync, statSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../mock-server/src/app.ts'
@@ -27,6 +29,12 @@ export interface SessionOptions {
   env?: Record<string, string>
   /** A running mock instead of an embedded one. */
   target?: { url: string, controlToken?: string | undefined }
+  /**
+   * Serve the embedded mock over HTTPS with a CA made for the run: the client gets TENZRO_CA_FILE and
+   * NODE_EXTRA_CA_CERTS. The harness's own control calls go to a plain loopback listener of the same
+   * app, so the TLS faults meet the client only.
+   */
+  tls?: boolean
   durationMs?: number
   logFiles?: string[]
   scanDirs?: string[]
@@ -64,13 +72,42 @@ class Capture extends Writable {
   text (): Buffer { return Buffer.concat(this.chunks) }
 }
 
-async function startEmbeddedMock (mock: MockConfigInput, seed: number | undefined, logFile: string | undefined): Promise<{ app: FastifyInstance, url: string }> {
+interface EmbeddedMock { app: FastifyInstance, url: string, controlUrl: string, caFile: string | undefined, close (): Promise<void> }
+
+async function startEmbeddedMock (mock: MockConfigInput, seed: number | undefined, logFile: string | undefined, tls: boolean): Promise<EmbeddedMock> {
   if (logFile !== undefined) mkdirSync(dirname(logFile), { recursive: true })
   const logStream = logFile === undefined ? new Writable({ write (_c, _e, cb) { cb() } }) : createWriteStream(logFile, { flags: 'w' })
-  const app = await buildApp(resolveConfig({ ...mock, port: 0, host: '127.0.0.1', logLevel: 'info', ...(seed === undefined ? {} : { seed }) }), { logStream })
+  let material: import('../../mock-server/src/tls/certs.ts').TlsMaterial | undefined
+  if (tls) {
+    const { generateTlsMaterial } = await import('../../mock-server/src/tls/certs.ts')
+    material = generateTlsMaterial(mkdtempSync(join(tmpdir(), 'tenzro-harness-tls-')))
+  }
+  const app = await buildApp(resolveConfig({ ...mock, port: 0, host: '127.0.0.1', logLevel: 'info', ...(seed === undefined ? {} : { seed }) }), { logStream, ...(material === undefined ? {} : { tls: material }) })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const a = app.server.address()
-  return { app, url: `http://127.0.0.1:${typeof a === 'object' && a !== null ? a.port : 0}` }
+  const port = typeof a === 'object' && a !== null ? a.port : 0
+  let plain: Server | undefined
+  let controlUrl = `http://127.0.0.1:${port}`
+  if (material !== undefined) {
+    // The same app's router behind a second, plain listener on loopback: the harness's control calls.
+    const server = createServer(app.routing)
+    await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
+    plain = server
+    const p = server.address()
+    controlUrl = `http://127.0.0.1:${typeof p === 'object' && p !== null ? p.port : 0}`
+  }
+  return {
+    app,
+    url: material === undefined ? controlUrl : `https://localhost:${port}`,
+    controlUrl,
+    caFile: material?.caFile,
+    async close () {
+      plain?.closeAllConnections()
+      await new Promise<void>((resolve) => { if (plain === undefined) resolve(); else plain.close(() => { resolve() }) })
+      await app.close()
+      if (material !== undefined) rmSync(material.dir, { recursive: true, force: true })
+    }
+  }
 }
 
 /** Wait until `count()` has not changed for `quietMs`, at most `maxMs`. */
@@ -89,12 +126,12 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
   const progress = o.onProgress ?? (() => {})
   const durationMs = o.durationMs ?? o.profile.durationS * 1000
   const started = Date.now()
-  let embedded: { app: FastifyInstance, url: string } | undefined
+  let embedded: EmbeddedMock | undefined
   let receiver: OtlpReceiver | undefined
   try {
-    if (o.target === undefined) embedded = await startEmbeddedMock(o.profile.mock, o.seed, o.mockLogFile)
+    if (o.target === undefined) embedded = await startEmbeddedMock(o.profile.mock, o.seed, o.mockLogFile, o.tls === true || o.profile.tls === true)
     const url = o.target?.url ?? embedded!.url
-    const control: Control = createControl(url, o.target?.controlToken)
+    const control: Control = createControl(o.target?.url ?? embedded!.controlUrl, o.target?.controlToken)
     await control.health()
     receiver = await createOtlpReceiver({ host: '127.0.0.1', port: 0, ...(o.otlpForward === undefined ? {} : { forwardTo: o.otlpForward }) })
 
@@ -112,7 +149,9 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
       TENZRO_API_URL: url,
       TENZRO_API_KEY: key.key,
       TENZRO_TENANT_ID: tenant.id,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      // The CA of the TLS mode, for clients that take a CA file and for Node, which reads this at start.
+      ...(embedded?.caFile === undefined ? {} : { TENZRO_CA_FILE: embedded.caFile, NODE_EXTRA_CA_CERTS: embedded.caFile })
     }
     const stdout = new Capture()
     const stderr = new Capture()
@@ -219,7 +258,7 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
     return { suite, client: { exitCode: exit.code, signal: exit.signal, ...(spawnError === undefined ? {} : { spawnError }), stoppedByHarness, requests }, target: url }
   } finally {
     await receiver?.close().catch(() => {})
-    await embedded?.app.close().catch(() => {})
+    await embedded?.close().catch(() => {})
   }
 }
 

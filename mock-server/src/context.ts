@@ -23,6 +23,7 @@ export function createMockContext (config: MockConfig, deps: MockDeps = {}) {
   const idempotency = createIdempotencyStore({ ttlMs: config.idempotency.ttlMs, capacity: config.idempotency.capacity, now })
   let faults: FaultPlan = createFaultPlan({ faults: [] }, config.seed)
   const resetListeners = new Set<() => void>()
+  const faultListeners = new Set<(plan: FaultPlan) => void>()
 
   function addTenant (slug: string, opts: { id?: string, quota?: number } = {}): Tenant {
     const tenant = keys.addTenant({ slug, ...opts })
@@ -57,7 +58,13 @@ export function createMockContext (config: MockConfig, deps: MockDeps = {}) {
     get faults (): FaultPlan { return faults },
     setFaults (input: FaultPlanInput): FaultPlan {
       faults = createFaultPlan(input, config.seed)
+      for (const l of faultListeners) l(faults)
       return faults
+    },
+    /** Hear about every new fault plan (the TLS mode schedules its transport faults from it). */
+    onFaults (listener: (plan: FaultPlan) => void): () => void {
+      faultListeners.add(listener)
+      return () => { faultListeners.delete(listener) }
     },
     /** Back to the seeded start (contract 7.4 reset). */
     reset (): void {
@@ -67,6 +74,7 @@ export function createMockContext (config: MockConfig, deps: MockDeps = {}) {
       record.clear()
       idempotency.clear()
       faults = createFaultPlan({ faults: [] }, config.seed)
+      for (const l of faultListeners) l(faults)
       seed()
     },
     onReset (listener: () => void): () => void {

@@ -17,6 +17,21 @@ const ref = (kind: string, name: string) => ({ $ref: `#/components/${kind}/${nam
 /** Statuses injected by the fault plan's `error` fault on any non-public, non-control route (7.2). */
 const FAULT_STATUSES = [500, 502, 503] as const
 
+/**
+ * Statuses the HTTP layer answers before a route runs, each in the envelope with `validation_error`
+ * naming the field: 408 headers or body too slow, 431 headers too large (413 is added where a body is
+ * accepted). 405 (with Allow) and 501 answer a method no operation of the path has.
+ */
+const HTTP_LAYER_STATUSES = [408, 431] as const
+const METHOD_STATUSES = [405, 501] as const
+const HTTP_LAYER_TEXT: Record<number, string> = {
+  405: 'the path exists for other methods (see Allow)',
+  408: 'the headers or body did not arrive in time',
+  413: 'the body is over the size or nesting-depth limit',
+  431: 'the request headers are too large',
+  501: 'a method the API never uses'
+}
+
 function codesFor (status: number): ErrorCode[] {
   return (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => ERROR_CODES[c] === status)
 }
@@ -24,11 +39,13 @@ function codesFor (status: number): ErrorCode[] {
 /** One response per error status, naming the codes it carries (contract 1.6). */
 function errorResponse (status: number): Json {
   const codes = codesFor(status)
-  const extra = status === 502 ? '`internal_error`, injected by an `error` fault (7.2)' : ''
+  const extra = status === 502 ? '`internal_error`, injected by an `error` fault (7.2)' : '`validation_error`'
   const headers: Json = { 'X-Request-Id': ref('headers', 'X-Request-Id'), 'X-API-Version': ref('headers', 'X-API-Version') }
   if (status === 429 || status === 503) headers['Retry-After'] = ref('headers', 'Retry-After')
+  if (status === 405) headers.Allow = { description: 'The methods this path answers.', schema: { type: 'string' } }
+  const why = HTTP_LAYER_TEXT[status] === undefined ? '' : ` (${HTTP_LAYER_TEXT[status]})`
   return {
-    description: `Error envelope (1.5); error.code: ${codes.length > 0 ? codes.map((c) => `\`${c}\``).join(', ') : extra}.`,
+    description: `Error envelope (1.5); error.code: ${codes.length > 0 ? codes.map((c) => `\`${c}\``).join(', ') : extra}${why}.`,
     headers,
     content: { 'application/json': { schema: ref('schemas', 'Error') } }
   }
@@ -69,7 +86,7 @@ function json (description: string, schema: Json, headers: Json = {}): Json {
 }
 
 function operation (op: Op): Json {
-  const statuses = new Set<number>([400, ...(op.errors ?? [])])
+  const statuses = new Set<number>([400, ...HTTP_LAYER_STATUSES, ...(op.errors ?? [])])
   if (op.access === 'api' || op.access === 'admin') {
     for (const s of [401, 403, 429, ...FAULT_STATUSES]) statuses.add(s)
   }
@@ -145,7 +162,7 @@ export function buildOpenApi (): Json {
 }
 
 function document (): Json {
-  const errorStatuses = [...new Set<number>([...Object.values(ERROR_CODES), ...FAULT_STATUSES])].sort((a, b) => a - b)
+  const errorStatuses = [...new Set<number>([...Object.values(ERROR_CODES), ...FAULT_STATUSES, ...HTTP_LAYER_STATUSES, ...METHOD_STATUSES, 413])].sort((a, b) => a - b)
   return {
     openapi: '3.1.0',
     info: {

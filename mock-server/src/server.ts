@@ -1,7 +1,9 @@
 // The `tenzro-mock` command (contract 7.5). The only place of the mock that reads flags, the
 // environment and files, and that listens. Exit codes: 0 stopped cleanly, 2 bad usage or config,
 // 3 could not start (port taken, store unreachable).
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import pino from 'pino'
 import { ConfigError, resolveConfig, type MockConfigInput } from './config.ts'
@@ -22,10 +24,18 @@ Options:
   --events <backend>         memory (default) or nats://host:port               TENZRO_MOCK_EVENTS
   --events-rate <n>          background events per second per tenant (0 = off)   TENZRO_MOCK_EVENTS_RATE_PER_S
   --log-level <level>        fatal|error|warn|info|debug|trace|silent            TENZRO_MOCK_LOG_LEVEL
+  --tls                      serve HTTPS (TLS 1.2+) with a CA made for this run  TENZRO_MOCK_TLS=1
+  --tls-dir <dir>            where to write the CA and certificates (default a   TENZRO_MOCK_TLS_DIR
+                             temporary directory, removed on exit)
+  --header-timeout-ms <n>    408 when headers take longer (default 10000)        TENZRO_MOCK_HTTP_HEADERS_TIMEOUT_MS
+  --request-timeout-ms <n>   408 when the whole request takes longer (30000)     TENZRO_MOCK_HTTP_REQUEST_TIMEOUT_MS
+  --max-event-loop-delay-ms <n>  shed with 503 beyond this mean delay (1000; 0 off) TENZRO_MOCK_OVERLOAD_MAX_EVENT_LOOP_DELAY_MS
   -h, --help                 show this help
 
 Once listening it prints one line to standard output:
   tenzro-mock listening on http://<host>:<port>
+With --tls the URL is https:// and a second line names the CA file a client must trust:
+  tenzro-mock CA certificate <file>
 Logs are JSON lines (pino) on standard error. Get a tenant and key with:
   curl -s -X POST http://127.0.0.1:4010/__harness/tenants -H 'content-type: application/json' -d '{}'
 `
@@ -40,7 +50,7 @@ function int (name: string, v: string): number {
 }
 
 /** Flags over environment over config file over defaults. Throws UsageError or ConfigError. */
-export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boolean, input: MockConfigInput } {
+export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boolean, input: MockConfigInput, tls?: { dir: string | undefined } } {
   let values
   try {
     values = parseArgs({
@@ -59,6 +69,11 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
         events: { type: 'string' },
         'events-rate': { type: 'string' },
         'log-level': { type: 'string' },
+        tls: { type: 'boolean' },
+        'tls-dir': { type: 'string' },
+        'header-timeout-ms': { type: 'string' },
+        'request-timeout-ms': { type: 'string' },
+        'max-event-loop-delay-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     }).values
@@ -98,6 +113,17 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
   if (seed !== undefined) input.seed = int('--seed', seed)
   if (token !== undefined) input.controlToken = token
   if (logLevel !== undefined) input.logLevel = logLevel as MockConfigInput['logLevel']
+  const headersTimeout = pick(values['header-timeout-ms'], 'TENZRO_MOCK_HTTP_HEADERS_TIMEOUT_MS')
+  const requestTimeout = pick(values['request-timeout-ms'], 'TENZRO_MOCK_HTTP_REQUEST_TIMEOUT_MS')
+  if (headersTimeout !== undefined || requestTimeout !== undefined) {
+    input.http = { ...input.http }
+    if (headersTimeout !== undefined) input.http.headersTimeoutMs = int('--header-timeout-ms', headersTimeout)
+    if (requestTimeout !== undefined) input.http.requestTimeoutMs = int('--request-timeout-ms', requestTimeout)
+  }
+  const loopDelay = pick(values['max-event-loop-delay-ms'], 'TENZRO_MOCK_OVERLOAD_MAX_EVENT_LOOP_DELAY_MS')
+  if (loopDelay !== undefined) input.overload = { ...input.overload, maxEventLoopDelayMs: int('--max-event-loop-delay-ms', loopDelay) }
+  const tlsDir = pick(values['tls-dir'], 'TENZRO_MOCK_TLS_DIR')
+  const tlsOn = values.tls === true || env.TENZRO_MOCK_TLS === '1' || env.TENZRO_MOCK_TLS === 'true'
   if (store !== undefined || limit !== undefined || windowMs !== undefined) {
     input.rateLimit = { ...input.rateLimit }
     if (store !== undefined) input.rateLimit.store = store
@@ -113,7 +139,7 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
       input.events.generatorRate = r
     }
   }
-  return { help: false, input }
+  return { help: false, input, ...(tlsOn || tlsDir !== undefined ? { tls: { dir: tlsDir } } : {}) }
 }
 
 export async function main (argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -132,7 +158,14 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv): Promise<num
   }
   let app
   let tracing: { shutdown (): Promise<void> } | undefined
+  let tls: import('./tls/certs.ts').TlsMaterial | undefined
+  const tempTlsDir = parsed.tls !== undefined && parsed.tls.dir === undefined ? mkdtempSync(join(tmpdir(), 'tenzro-mock-tls-')) : undefined
+  const dropTlsDir = () => { if (tempTlsDir !== undefined) rmSync(tempTlsDir, { recursive: true, force: true }) }
   try {
+    if (parsed.tls !== undefined) {
+      const { generateTlsMaterial } = await import('./tls/certs.ts')
+      tls = generateTlsMaterial(parsed.tls.dir ?? tempTlsDir!, config.host === '0.0.0.0' || config.host === '::' ? [] : [config.host])
+    }
     // Loaded only once the options are good: usage errors and --help answer without loading the app.
     const { buildApp } = await import('./app.ts')
     // Traces only when OTEL_* asks for them; the OpenTelemetry SDK is loaded only then, and
@@ -140,19 +173,21 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv): Promise<num
     const { startTracing, tracingConfigured } = await import('./telemetry/sdk.ts')
     const started = tracingConfigured(env) ? await startTracing() : undefined
     tracing = started
-    app = await buildApp(config, { logStream: pino.destination({ fd: 2, sync: false }), tracer: started?.tracer })
+    app = await buildApp(config, { logStream: pino.destination({ fd: 2, sync: false }), tracer: started?.tracer, ...(tls === undefined ? {} : { tls }) })
     await app.listen({ host: config.host, port: config.port })
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     process.stderr.write(`tenzro-mock: could not start: ${e.code ?? ''} ${e.message}\n`)
     await app?.close().catch(() => {})
     await tracing?.shutdown().catch(() => {})
+    dropTlsDir()
     return 3
   }
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : config.port
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
-  process.stdout.write(`tenzro-mock listening on http://${host}:${port}\n`)
+  process.stdout.write(`tenzro-mock listening on ${tls === undefined ? 'http' : 'https'}://${host}:${port}\n`)
+  if (tls !== undefined) process.stdout.write(`tenzro-mock CA certificate ${tls.caFile}\n`)
   await new Promise<void>((resolve) => {
     const stop = () => { resolve() }
     process.once('SIGINT', stop)
@@ -161,5 +196,6 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv): Promise<num
   await app.close()
   // Exports the spans still queued.
   await tracing?.shutdown().catch(() => {})
+  dropTlsDir()
   return 0
 }

@@ -6,6 +6,7 @@ import { ApiError, type ErrorDetail } from './errors.ts'
 import type { WalletType } from './domain/wallet-store.ts'
 import type { Chain } from './domain/addresses.ts'
 import { KEY_FIELDS, WALLET_CREATE, WALLET_LIST_QUERY, type FieldSchema, type ObjectSchema } from './schemas.ts'
+import { redactSecrets } from './domain/secret-windows.ts'
 
 const patterns = new Map<string, RegExp>()
 function regex (pattern: string): RegExp {
@@ -113,6 +114,8 @@ export function walletCreateBody (body: unknown): { name: string, type: WalletTy
   const o = objectBody(body)
   const d: ErrorDetail[] = []
   checkObject(WALLET_CREATE, o, d)
+  // A wallet's name is listed to every reader of the tenant and logged: it must not be (a piece of) a key.
+  if (typeof o.name === 'string' && !d.some((x) => x.field === 'name') && redactSecrets(o.name) !== o.name) d.push({ field: 'name', message: 'must not contain an API key or a piece of one' })
   fail(d, 'The wallet')
   return { name: o.name as string, type: o.type as WalletType, chain: o.chain as Chain }
 }
@@ -135,6 +138,8 @@ export interface KeyCreateInput {
 export function keyFields (o: Record<string, unknown>, d: ErrorDetail[], now: number, defaults: { scopes: readonly string[] }): KeyCreateInput {
   const { name, scopes, rateLimit, expiresAt } = o
   checkObject({ type: 'object', properties: KEY_FIELDS, additionalProperties: true }, o, d)
+  // A key's name is listed and logged: it must not be (a piece of) a key.
+  if (typeof name === 'string' && !d.some((x) => x.field === 'name') && redactSecrets(name) !== name) d.push({ field: 'name', message: 'must not contain an API key or a piece of one' })
   let expiresAtMs: number | undefined
   if (typeof expiresAt === 'string' && conforms(KEY_FIELDS.expiresAt, expiresAt)) {
     expiresAtMs = Date.parse(expiresAt)

@@ -4,11 +4,18 @@
 import type { ErrorDetail } from '../errors.ts'
 import { ApiError } from '../errors.ts'
 import { deriveRandom } from './random.ts'
+import { redactSecrets } from './secret-windows.ts'
 
 export const REST_FAULTS = ['latency', 'error', 'rate-limit-burst', 'lost-response', 'slow-body'] as const
 export const SSE_FAULTS = ['sse-drop', 'sse-duplicate', 'sse-stall', 'sse-reject', 'sse-retry'] as const
 export const LIMITER_FAULTS = ['over-admit'] as const
-export const FAULT_TYPES = [...REST_FAULTS, ...SSE_FAULTS, ...LIMITER_FAULTS] as const
+/**
+ * Transport faults of the TLS mode (seed: "HTTPS only, TLS 1.2+"): for `durationMs` from `afterMs` after
+ * the plan is set, new connections get a certificate from another CA (tls-untrusted) or only TLS 1.0/1.1
+ * (tls-downgrade). They act on connections, before any tenant is known: a scope does not narrow them.
+ */
+export const TLS_FAULTS = ['tls-untrusted', 'tls-downgrade'] as const
+export const FAULT_TYPES = [...REST_FAULTS, ...SSE_FAULTS, ...LIMITER_FAULTS, ...TLS_FAULTS] as const
 export type FaultType = typeof FAULT_TYPES[number]
 
 export interface FaultScope {
@@ -116,7 +123,9 @@ const ALLOWED_FIELDS: Record<FaultType, readonly string[]> = {
   'sse-stall': ['afterEvents', 'durationMs'],
   'sse-reject': ['status', 'retryAfterS'],
   'sse-retry': ['retryMs'],
-  'over-admit': ['share']
+  'over-admit': ['share'],
+  'tls-untrusted': ['afterMs', 'durationMs'],
+  'tls-downgrade': ['afterMs', 'durationMs']
 }
 const COMMON_FIELDS = ['id', 'type', 'scope', 'probability', 'after', 'times']
 const ROUTE_RE = /^(?:(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS) )?(\/\S*)$/
@@ -138,6 +147,14 @@ export function validateFaultPlan (input: unknown): FaultPlanInput {
     bad('faults', `at most ${MAX_FAULTS} faults`)
   } else {
     plan.faults.forEach((f: unknown, i: number) => validateFault(f, `faults[${i}]`, bad))
+  }
+  // A plan is logged and answered back (GET /__harness/faults): it must not carry a key or a piece of a
+  // live secret anywhere (an id, a scope), which the shape checks above would let through.
+  if (details.length === 0 && Array.isArray(plan.faults)) {
+    plan.faults.forEach((f: unknown, i: number) => {
+      const text = JSON.stringify(f)
+      if (redactSecrets(text) !== text) bad(`faults[${i}]`, 'must not carry an API key or a piece of one: scope faults by key id (key_...)')
+    })
   }
   if (details.length > 0) throw new ApiError('validation_error', 'The fault plan is invalid; see details.', details)
   return plan as unknown as FaultPlanInput
@@ -220,6 +237,11 @@ function validateFault (f: unknown, at: string, bad: (field: string, message: st
     case 'over-admit':
       need('share', isNum(o.share, 0, 10), 'must be a number 0..10 (0.1 admits 10 % more than the limit)')
       break
+    case 'tls-untrusted':
+    case 'tls-downgrade':
+      if (o.afterMs !== undefined) need('afterMs', isInt(o.afterMs, 0, 86_400_000), 'must be an integer >= 0')
+      if (o.durationMs !== undefined) need('durationMs', isInt(o.durationMs, 1, 86_400_000), 'must be an integer >= 1')
+      break
     case 'lost-response':
       break
   }
@@ -277,6 +299,8 @@ export function createFaultPlan (input: FaultPlanInput, defaultSeed: number) {
     empty: compiled.length === 0,
     hasRest: rest.length > 0,
     hasSse: sse.length > 0,
+    /** The TLS faults, in plan order, with their labels (the TLS mode's plugin schedules them). */
+    tls: compiled.filter((c) => (TLS_FAULTS as readonly string[]).includes(c.spec.type)).map((c) => ({ label: c.label, type: c.spec.type as typeof TLS_FAULTS[number], afterMs: c.spec.afterMs ?? 0, durationMs: c.spec.durationMs })),
 
     rest (t: FaultTarget, isMutation: boolean): RestFaultDecision | undefined {
       let d: RestFaultDecision | undefined

@@ -3,6 +3,7 @@
 import { hash, randomBytes, randomUUID } from 'node:crypto'
 import type { ErrorCode } from '../errors.ts'
 import { hash32, deriveRandom } from './random.ts'
+import { rememberSecret } from './secret-windows.ts'
 
 export const KEY_RE = /^tnz_([a-z0-9]{1,32})_([A-Za-z0-9_-]{43})$/
 export const SLUG_RE = /^[a-z0-9]{1,32}$/
@@ -123,6 +124,8 @@ export function createKeyStore ({ seed, now }: { seed: number, now: () => number
 
   function register (tenant: Tenant, fullKey: string, input: CreateKeyInput): KeyRecord {
     const hash = digest(fullKey)
+    // Fingerprints of its 12-char runs, so a piece of this secret is redacted wherever it turns up (1.5).
+    rememberSecret(fullKey.slice(5 + tenant.slug.length))
     const record: KeyRecord = {
       id: newKeyId(),
       tenantId: tenant.id,

@@ -28,6 +28,8 @@ export interface EventStreamsOptions {
   registry: StreamRegistry
   /** Where stream entries go; default the context's record (the Fastify app passes one that also makes span events). */
   record?: (type: RecordEntryType, fields: Record<string, unknown>) => void
+  /** Hears about an unexpected error inside one stream (which is closed, recorded, and nothing else). */
+  onError?: (err: unknown, stream: SseStream) => void
 }
 
 /**
@@ -64,7 +66,8 @@ export function createEventStreams (opts: EventStreamsOptions) {
       registry.remove(s)
       planner.release(s.keyId)
       ;(s.owner as (stream: SseStream) => void)(s)
-    }
+    },
+    ...(opts.onError === undefined ? {} : { onError: opts.onError })
   }
 
   return {

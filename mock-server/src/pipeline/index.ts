@@ -28,3 +28,4 @@ export { createEventStreams, parseStreamRequest, SSE_HEADERS, type EventStreams,
 export { asApiError, dataEnvelope, errorEnvelope, isoTime, notFoundError } from './envelopes.ts'
 export { requestEntry, type RequestFacts } from './record-entry.ts'
 export { looksSecret, recordedSubjects } from './secrets.ts'
+export { createMethodTable, NOT_IMPLEMENTED } from './methods.ts'

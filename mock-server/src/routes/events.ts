@@ -10,9 +10,14 @@ import { isValidSubject } from '../domain/event-log/subjects.ts'
 import { createStreamSlots } from '../domain/limiter/stream-slots.ts'
 import { eventBody } from '../sse/frames.ts'
 import { createStreamRegistry } from '../sse/registry.ts'
-import { createEventStreams, SSE_HEADERS } from '../pipeline/index.ts'
+import { createEventStreams, parseStreamRequest, SSE_HEADERS } from '../pipeline/index.ts'
 import { HARNESS_EVENT } from '../schemas.ts'
 import { checkObject } from '../validate.ts'
+import { serializeError } from '../logger.ts'
+import { valueTooDeep } from '../domain/json-limits.ts'
+import { redactSecrets } from '../domain/secret-windows.ts'
+
+const carriesSecret = (text: string) => redactSecrets(text) !== text
 
 /**
  * node:http keeps the response's header block for the life of the response, built by `+=` one header
@@ -33,7 +38,13 @@ export default async function eventRoutes (app: FastifyInstance) {
   const slots = app.hasDecorator('streamSlots') ? app.streamSlots : createStreamSlots({ max: mock.config.rateLimit.maxStreamsPerKey })
   // The builder the msw handler runs too. Traced streams turn their record entries into span events
   // (plugins/telemetry.ts; the plain append when tracing is off).
-  const streams = createEventStreams({ context: () => mock, slots, registry, record: app.telemetry.recorder(mock.record.append.bind(mock.record)) })
+  const streams = createEventStreams({
+    context: () => mock,
+    slots,
+    registry,
+    record: app.telemetry.recorder(mock.record.append.bind(mock.record)),
+    onError: (err, s) => { app.log.error({ err: serializeError(err), streamId: s.streamId, requestId: s.requestId }, 'event stream failed: closed it (other streams go on)') }
+  })
   const unhealthy = streams.unhealthy
 
   const generator = createEventGenerator({
@@ -66,6 +77,12 @@ export default async function eventRoutes (app: FastifyInstance) {
   })
 
   app.get('/api/events/stream', { config: { scope: 'events:read' } }, async function (request, reply) {
+    // HEAD (RFC 9110 9.3.2): what a GET would answer, without a body, a stream or a slot.
+    if (request.method === 'HEAD') {
+      parseStreamRequest(request.headers, request.query as Record<string, unknown>)
+      reply.headers(SSE_HEADERS).code(200).send()
+      return
+    }
     const plan = await streams.prepare(request.state.auth!, request.id, request.headers, request.query as Record<string, unknown>)
     reply.hijack()
     const res = reply.raw
@@ -76,6 +93,7 @@ export default async function eventRoutes (app: FastifyInstance) {
     await streams.start(plan, res, () => { app.recordRequest(request, 200) })
   })
 
+  const maxDepth = mock.config.bodyMaxDepth
   app.post('/__harness/events', { config: { control: true } }, async function (request, reply) {
     const body = request.body
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -85,6 +103,10 @@ export default async function eventRoutes (app: FastifyInstance) {
     const d: ErrorDetail[] = []
     checkObject(HARNESS_EVENT, o, d, ['type'])
     if (!isValidSubject(o.type)) d.push({ field: 'type', message: HARNESS_EVENT.properties.type!['x-message']! })
+    // Validated like a public body (bodyMaxDepth), so nothing stored can fail to serialise later.
+    if (o.data !== undefined && valueTooDeep(o.data, maxDepth)) d.push({ field: 'data', message: `nested deeper than ${maxDepth} levels` })
+    // Events are answered back and sent to every stream of the tenant: a key in one would leave (1.5).
+    else if (o.data !== undefined && carriesSecret(JSON.stringify(o.data))) d.push({ field: 'data', message: 'must not contain an API key or a piece of one' })
     if (d.length > 0) throw new ApiError('validation_error', 'The event is invalid; see details.', d)
     const tenant = mock.keys.tenant(o.tenant as string)
     if (tenant === undefined) throw new ApiError('not_found', 'No such tenant.', [{ field: 'tenant', message: 'unknown tenant id or slug' }])

@@ -72,8 +72,9 @@ export function checkAnswer (method: string, url: string, status: number, conten
     .sort((a, b) => a.template.split('{').length - b.template.split('{').length)[0]
   const op = route === undefined ? undefined : doc.paths[route.template][method.toLowerCase()] as Json | undefined
   if (op === undefined) {
-    // Unknown routes and methods: 404 not_found in the envelope (1.6), or 400 when the request was not valid HTTP.
-    if (status !== 404 && status !== 400) return [`status ${status} for an undocumented operation`]
+    // Unknown routes: 404 not_found in the envelope (1.6); a method the path lacks: 405 with Allow, or
+    // 501 for a method the API never uses; 400/408/431 when the request was not valid or complete HTTP.
+    if (![400, 404, 405, 408, 431, 501].includes(status)) return [`status ${status} for an undocumented operation`]
     const v = validator(['components', 'schemas', 'Error'])
     return body === undefined || v(safeJson(body)) ? [] : [`body: ${errorsOf(v)}`]
   }
