@@ -1,6 +1,6 @@
 // `npm run bench [-- name...]`: every benchmark of the project, each reported as a ratio against a
 // baseline measured side by side in the same run (never an absolute time alone). Results are printed
-// and written to reports/bench.json. Names: wallet-list, limiter, limiter-redis, record-rss, tracing,
+// and written to reports/bench.json. Names: wallet-list, limiter, limiter-redis, record-rss, metrics, tracing,
 // sse, scan, client-cpu. BENCH_QUICK=1 shortens rounds (for a smoke run, not for figures).
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { compare, load, startServer } from './lib.ts'
@@ -56,6 +56,22 @@ const benches: Record<string, Bench> = {
       const after = await mock.rss()
       return { name: `RSS growth over ${total.toLocaleString('en')} requests`, requests: total, rssBeforeMb: mb(before), rssAfterMb: mb(after), growthMb: mb(after - before), goal: '<= 200 MB growth' }
     } finally { await mock.stop() }
+  },
+
+  /**
+   * Metrics on (every request counted, timed and labelled, /metrics scraped once a second as
+   * Prometheus would) vs the same mock with metrics off. Goal >= 0.95.
+   */
+  async metrics () {
+    const on = await startServer({ kind: 'mock', config: { ...HIGH, metrics: { enabled: true } } })
+    const off = await startServer({ kind: 'mock', config: { ...HIGH, metrics: { enabled: false } } })
+    const scraper = setInterval(() => { fetch(on.url + '/metrics', { headers: { accept: 'application/openmetrics-text; version=1.0.0' } }).then((r) => r.arrayBuffer(), () => {}) }, 1000)
+    try {
+      const r = await compare('metrics on (scraped every 1 s) vs metrics off', on, off, { rounds, durationS })
+      const body = await (await fetch(on.url + '/metrics')).text()
+      const counted = [...body.matchAll(/^tenzro_mock_http_requests_total\{route="\/api\/wallet\/list"[^}]*status="200"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0)
+      return { ...r, goal: '>= 0.95', walletListRequestsCounted: counted }
+    } finally { clearInterval(scraper); await on.stop(); await off.stop() }
   },
 
   async tracing () {

@@ -18,6 +18,7 @@ import faults from './plugins/faults.ts'
 import rateLimit from './plugins/rate-limit.ts'
 import record from './plugins/record.ts'
 import telemetry from './plugins/telemetry.ts'
+import metrics from './plugins/metrics.ts'
 import healthRoutes from './routes/health.ts'
 import walletRoutes from './routes/wallets.ts'
 import keyRoutes from './routes/keys.ts'
@@ -190,6 +191,7 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
     throw notFoundError
   })
 
+  if (config.metrics.enabled) await app.register(metrics, { context: ctx, maxTenants: config.metrics.maxTenants })
   await app.register(healthRoutes)
   await app.register(walletRoutes)
   await app.register(keyRoutes)

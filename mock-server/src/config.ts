@@ -58,6 +58,12 @@ export interface MockConfig {
     /** A stream whose socket holds more than this many unsent bytes is closed (slow consumer). */
     maxBufferedBytes: number
   }
+  /** Prometheus metrics at GET /metrics (plugins/metrics.ts). */
+  metrics: {
+    enabled: boolean
+    /** Tenants that get a label of their own; requests of later tenants are counted as `other`. */
+    maxTenants: number
+  }
 }
 
 export const DEFAULT_CONFIG: MockConfig = {
@@ -90,7 +96,8 @@ export const DEFAULT_CONFIG: MockConfig = {
     heartbeatMs: 15_000,
     generatorRate: 0,
     maxBufferedBytes: 1 << 20
-  }
+  },
+  metrics: { enabled: true, maxTenants: 50 }
 }
 
 export class ConfigError extends Error {
@@ -121,6 +128,7 @@ export function resolveConfig (input: MockConfigInput = {}): MockConfig {
     idempotency: { ...DEFAULT_CONFIG.idempotency, ...input.idempotency },
     rateLimit: { ...DEFAULT_CONFIG.rateLimit, ...input.rateLimit, routes: { ...input.rateLimit?.routes } },
     events: { ...DEFAULT_CONFIG.events, ...input.events },
+    metrics: { ...DEFAULT_CONFIG.metrics, ...input.metrics },
     tenants: (input.tenants ?? DEFAULT_CONFIG.tenants) as TenantConfig[]
   } as MockConfig
   const int = (field: string, v: unknown, min: number, max: number) => {
@@ -136,6 +144,8 @@ export function resolveConfig (input: MockConfigInput = {}): MockConfig {
   bool('unsafeDisableRedaction', c.unsafeDisableRedaction)
   bool('rateLimit.enabled', c.rateLimit.enabled)
   bool('rateLimit.ietfHeaders', c.rateLimit.ietfHeaders)
+  bool('metrics.enabled', c.metrics.enabled)
+  int('metrics.maxTenants', c.metrics.maxTenants, 1, 10_000)
   if (c.record.file !== undefined && (typeof c.record.file !== 'string' || c.record.file.length === 0)) d.push({ field: 'record.file', message: 'must be a file path' })
   int('bodyLimitBytes', c.bodyLimitBytes, 1024, 16 * 1024 * 1024)
   int('walletsPerTenant', c.walletsPerTenant, 0, 100_000)

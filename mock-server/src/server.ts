@@ -22,6 +22,7 @@ Options:
   --events <backend>         memory (default) or nats://host:port               TENZRO_MOCK_EVENTS
   --events-rate <n>          background events per second per tenant (0 = off)   TENZRO_MOCK_EVENTS_RATE_PER_S
   --log-level <level>        fatal|error|warn|info|debug|trace|silent            TENZRO_MOCK_LOG_LEVEL
+  --metrics on|off           Prometheus metrics at GET /metrics (default on)    TENZRO_MOCK_METRICS
   -h, --help                 show this help
 
 Once listening it prints one line to standard output:
@@ -59,6 +60,7 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
         events: { type: 'string' },
         'events-rate': { type: 'string' },
         'log-level': { type: 'string' },
+        metrics: { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     }).values
@@ -93,6 +95,7 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
   const events = pick(values.events, 'TENZRO_MOCK_EVENTS')
   const eventsRate = pick(values['events-rate'], 'TENZRO_MOCK_EVENTS_RATE_PER_S')
   const logLevel = pick(values['log-level'], 'TENZRO_MOCK_LOG_LEVEL')
+  const metrics = pick(values.metrics, 'TENZRO_MOCK_METRICS')
   if (host !== undefined) input.host = host
   if (port !== undefined) input.port = int('--port', port)
   if (seed !== undefined) input.seed = int('--seed', seed)
@@ -112,6 +115,10 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
       if (!Number.isFinite(r)) throw new UsageError(`--events-rate must be a number, got ${JSON.stringify(eventsRate)}`)
       input.events.generatorRate = r
     }
+  }
+  if (metrics !== undefined) {
+    if (metrics !== 'on' && metrics !== 'off') throw new UsageError(`--metrics must be on or off, got ${JSON.stringify(metrics)}`)
+    input.metrics = { ...input.metrics, enabled: metrics === 'on' }
   }
   return { help: false, input }
 }
