@@ -88,15 +88,36 @@ export function createMockMetrics (opts: MockMetricsOptions) {
 
   // ---- bounded labels ----------------------------------------------------------------------------
 
+  // Series that may stay at zero exist from the start (a tenant's first request, or now for the
+  // unlabelled ones), so "no 429s" or "no gaps" reads as 0 on a dashboard and in a rule, not as no data.
+  for (const outcome of ['stored', 'replayed', 'mismatch', 'in_progress', 'missing']) idempotency.series(outcome)
+  for (const decision of ['allowed', 'refused']) limiter.series(decision, 'key', 'limiter')
+  const touched = new Set<string>()
+  function touchTenant (t: string): void {
+    if (touched.has(t)) return
+    touched.add(t)
+    for (const reason of ['key_limit', 'tenant_quota', 'burst_fault', 'stream_limit', 'sse_reject_fault']) rateLimited.series(reason, t)
+    for (const delivery of ['live', 'replay', 'duplicate']) eventsSent.series(t, delivery)
+    for (const kind of ['fault', 'slow-consumer', 'backend-error']) drops.series(t, kind)
+    gaps.series(t)
+    gapEvents.series(t)
+    stalls.series(t)
+    reconnects.series(t, 'header')
+  }
+
   const tenantLabels = new Map<string, string>()
   function tenantLabel (id: unknown): string {
     if (typeof id !== 'string') return 'none'
     let label = tenantLabels.get(id)
     if (label === undefined) {
-      if (tenantLabels.size >= maxTenants) return 'other'
+      if (tenantLabels.size >= maxTenants) {
+        touchTenant('other')
+        return 'other'
+      }
       const slug = ctx().keys.tenant(id)?.slug
       label = slug === undefined || looksSecret(slug) ? 'unknown' : slug
       tenantLabels.set(id, label)
+      touchTenant(label)
     }
     return label
   }

@@ -3,6 +3,8 @@
 // .ci/run installs every one and a missing binary is a failure.
 import { existsSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { delimiter, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 export interface BinarySpec {
   /** Executable name, e.g. `redis-server`. */
@@ -41,4 +43,29 @@ export async function freePort (): Promise<number> {
       srv.close(() => resolve(port))
     })
   })
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+
+/**
+ * The k6 binary: the `K6` environment variable, then `k6` on PATH, then the workspace's copy at
+ * `../shared/tools/k6/k6` from the repository root. Undefined when none exists.
+ */
+export function findK6 (): string | undefined {
+  const fromEnv = process.env.K6
+  if (fromEnv !== undefined && fromEnv !== '' && existsSync(fromEnv)) return fromEnv
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir !== '' && existsSync(join(dir, 'k6'))) return join(dir, 'k6')
+  }
+  const shared = resolve(REPO_ROOT, '../shared/tools/k6/k6')
+  return existsSync(shared) ? shared : undefined
+}
+
+/** Why k6 tests must skip, or undefined when they can run. Throws under CI, where k6 must be present. */
+export function k6SkipReason (what = 'k6 tests'): string | undefined {
+  if (findK6() !== undefined) return undefined
+  const reason = 'k6 not found (set K6, put k6 on PATH, or place it at ../shared/tools/k6/k6 from the repository root)'
+  if (process.env.CI !== undefined && process.env.CI !== '') throw new Error(reason)
+  console.warn(`skipping ${what}: ${reason}`)
+  return reason
 }
