@@ -11,7 +11,7 @@ import { Registry, collectDefaultMetrics, type Metric, type RegistryContentType 
 import type { MockContext } from '../context.ts'
 import type { RecordEntryType } from '../domain/record.ts'
 import type { RequestState } from '../types.ts'
-import { looksSecret } from '../domain/pipeline.ts'
+import { looksSecret } from '../pipeline/secrets.ts'
 import { CounterFamily, GaugeFamily, HistogramFamily, type CounterCell, type RegistryMetric } from './families.ts'
 
 export interface MockMetricsOptions {
