@@ -5,6 +5,8 @@
 // dashboards is evaluated through the HTTP API, over the time of the run, with the Grafana variables
 // substituted as Grafana would: a query that errors or returns no series fails the test. Also
 // `promtool check config` on the configuration used and `promtool test rules` on the alert unit tests.
+// The mock traces to an embedded OTLP receiver, so the exemplars Prometheus stores can be matched to
+// traces the mock really exported.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -12,6 +14,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createOtlpReceiver, type OtlpReceiver } from '../harness/src/otlp/index.ts'
 import { findK6, k6SkipReason } from '../mock-server/test/helpers/binary.ts'
 import { prometheusSkipReason, promtoolBinary, startPrometheus, type PrometheusServer } from '../mock-server/test/helpers/prometheus.ts'
 
@@ -29,6 +32,7 @@ interface Variable { name: string, type: string, query: string | { query: string
 interface Dashboard { title: string, panels: Panel[], templating?: { list: Variable[] } }
 
 let prom: PrometheusServer
+let receiver: OtlpReceiver
 let mock: ChildProcess | undefined
 let mockUrl = ''
 let start = 0
@@ -36,9 +40,13 @@ let end = 0
 let workDir = ''
 const runs: Record<string, { code: number | null, out: string }> = {}
 
-/** Start `tenzro-mock` on a free port; resolves with its URL from the one line it prints. */
-async function startMock (): Promise<string> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/tenzro-mock.js'), '--port', '0', '--log-level', 'warn', '--events-rate', '2'], { stdio: ['ignore', 'pipe', 'pipe'] })
+/**
+ * Start `tenzro-mock` on a free port, tracing to `otlpUrl` (so its latency histogram carries trace ids
+ * as exemplars); resolves with its URL from the one line it prints.
+ */
+async function startMock (otlpUrl: string): Promise<string> {
+  const env = { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_SERVICE_NAME: 'tenzro-mock', OTEL_BSP_SCHEDULE_DELAY: '200' }
+  const child = spawn(process.execPath, [join(ROOT, 'bin/tenzro-mock.js'), '--port', '0', '--log-level', 'warn', '--events-rate', '2'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   mock = child
   let err = ''
   child.stderr.on('data', (b: Buffer) => { err = (err + b.toString()).slice(-4000) })
@@ -157,7 +165,8 @@ async function checkDashboard (file: string): Promise<{ problems: string[], eval
 describe.skipIf(skip !== undefined)('metrics, dashboards and alert rules on a real Prometheus', () => {
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'tenzro-proof-'))
-    mockUrl = await startMock()
+    receiver = await createOtlpReceiver()
+    mockUrl = await startMock(receiver.url)
     prom = await startPrometheus(promConfig(new URL(mockUrl).host))
     start = Math.floor(Date.now() / 1000)
     // A client that meets faults (the quick profile: every fault of contract 7.2, then the key revoked)
@@ -178,6 +187,7 @@ describe.skipIf(skip !== undefined)('metrics, dashboards and alert rules on a re
 
   afterAll(async () => {
     await prom?.stop()
+    await receiver?.close()
     if (mock !== undefined && mock.exitCode === null) {
       const exited = new Promise((resolve) => mock!.once('exit', resolve))
       mock.kill('SIGTERM')
@@ -214,6 +224,17 @@ describe.skipIf(skip !== undefined)('metrics, dashboards and alert rules on a re
       if (!(v > 0)) none.push(`${expr} = ${v}`)
     }
     expect(none, `${none.join('\n')}\nverify:\n${runs.verify?.out ?? ''}`).toEqual([])
+  })
+
+  it('stores exemplars that name traces the mock really exported', async () => {
+    const data = await prom.api<Array<{ seriesLabels: Record<string, string>, exemplars: Array<{ labels: Record<string, string>, value: string }> }>>('/api/v1/query_exemplars', {
+      query: 'tenzro_mock_http_request_duration_seconds_bucket', start: String(start), end: String(end)
+    })
+    const traceIds = data.flatMap((s) => s.exemplars.map((e) => e.labels.trace_id)).filter((t): t is string => t !== undefined)
+    expect(traceIds.length).toBeGreaterThan(0)
+    for (const t of traceIds) expect(t).toMatch(/^[0-9a-f]{32}$/)
+    const exported = new Set(receiver.spans().map((s) => s.traceId))
+    expect(traceIds.filter((t) => exported.has(t)).length).toBeGreaterThan(0)
   })
 
   for (const file of ['dashboards/mock.json', 'dashboards/k6-scenarios.json']) {
