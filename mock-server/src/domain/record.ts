@@ -55,7 +55,14 @@ export function createRecord ({ capacity, file, now }: { capacity: number, file?
     if (ring[slot] !== undefined) dropped++
     ring[slot] = line
     if (spill !== undefined) spill.write(line + '\n')
-    if (observer !== undefined) observer(type, fields, context)
+    if (observer !== undefined) {
+      // The entry is stored: a fault in what derives from it (the metrics) must not lose it.
+      try {
+        observer(type, fields, context)
+      } catch {
+        // counted nowhere: the record is what the checks judge by, the metrics only mirror it
+      }
+    }
     return line
   }
 
