@@ -1,13 +1,14 @@
 // `npm run bench [-- name...]`: every benchmark of the project, each reported as a ratio against a
 // baseline measured side by side in the same run (never an absolute time alone). Results are printed
 // and written to reports/bench.json. Names: wallet-list, limiter, limiter-redis, record-rss, metrics, tracing,
-// sse, scan, client-cpu. BENCH_QUICK=1 shortens rounds (for a smoke run, not for figures).
+// sse, scan, client-cpu. BENCH_QUICK=1 shortens rounds (for a smoke run, not for figures);
+// BENCH_ROUNDS and BENCH_DURATION_S set them (more, shorter alternating rounds average out a busy machine).
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { compare, load, median, startServer, type RunningServer } from './lib.ts'
 
 const quick = process.env.BENCH_QUICK === '1'
-const rounds = quick ? 1 : 3
-const durationS = quick ? 2 : 5
+const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3))
+const durationS = Number(process.env.BENCH_DURATION_S ?? (quick ? 2 : 5))
 const HIGH = { rateLimit: { limit: 1_000_000_000 } }
 
 type Bench = () => Promise<object>
