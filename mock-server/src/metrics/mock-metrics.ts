@@ -251,7 +251,9 @@ export function createMockMetrics (opts: MockMetricsOptions) {
     for (const m of processRegistry(contentType).getMetricsAsArray()) r.registerMetric(m as unknown as Metric)
     return r
   }
-  const text = registryFor(Registry.PROMETHEUS_CONTENT_TYPE)
+  // Made at the first scrape in each format: Prometheus asks for OpenMetrics only, so the process
+  // collectors (an event-loop delay monitor, a GC observer) of the other format are never started.
+  let text: Registry<RegistryContentType> | undefined
   let openMetrics: Registry<RegistryContentType> | undefined
 
   return {
@@ -260,7 +262,7 @@ export function createMockMetrics (opts: MockMetricsOptions) {
     /** The exposition for an Accept header: OpenMetrics 1.0 (with exemplars) when asked for, else Prometheus text 0.0.4. */
     async scrape (accept: string | undefined): Promise<{ contentType: string, body: string }> {
       const om = accept !== undefined && accept.includes('application/openmetrics-text')
-      const r = om ? (openMetrics ??= registryFor(Registry.OPENMETRICS_CONTENT_TYPE)) : text
+      const r = om ? (openMetrics ??= registryFor(Registry.OPENMETRICS_CONTENT_TYPE)) : (text ??= registryFor(Registry.PROMETHEUS_CONTENT_TYPE))
       return { contentType: r.contentType, body: await r.metrics() }
     },
 
