@@ -15,13 +15,13 @@ import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createOtlpReceiver, type OtlpReceiver } from '../harness/src/otlp/index.ts'
-import { findK6, k6SkipReason } from '../mock-server/test/helpers/binary.ts'
+import { findK6 } from '../mock-server/test/helpers/binary.ts'
 import { prometheusSkipReason, promtoolBinary, startPrometheus, type PrometheusServer } from '../mock-server/test/helpers/prometheus.ts'
 
 const run = promisify(execFile)
 const ROOT = resolve(import.meta.dirname, '..')
 const RULES = join(ROOT, 'dashboards/alerts/tenzro-mock.yml')
-const skip = prometheusSkipReason('the Prometheus proof') ?? k6SkipReason('the Prometheus proof')
+const skip = prometheusSkipReason('the Prometheus proof') ?? findK6('the Prometheus proof').reason
 const SCRAPE_S = 1
 /** What Grafana makes of $__rate_interval for a 1 s scrape interval and a 1 s step: max(4 x scrape, step + scrape), rounded up. */
 const RATE_INTERVAL = '5s'
@@ -72,7 +72,7 @@ function runProcess (name: string, cmd: string, args: string[], env: Record<stri
 }
 
 function k6 (script: string): Promise<void> {
-  return runProcess(`k6 ${script}`, findK6()!, ['run', '--quiet', '--tag', 'testid=proof', '-o', 'experimental-prometheus-rw', `scenarios/${script}`], {
+  return runProcess(`k6 ${script}`, findK6().path!, ['run', '--quiet', '--tag', 'testid=proof', '-o', 'experimental-prometheus-rw', `scenarios/${script}`], {
     BASE_URL: mockUrl,
     CONTROL_URL: mockUrl,
     PROFILE: 'smoke',
