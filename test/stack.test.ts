@@ -48,6 +48,12 @@ describe('Prometheus config', () => {
     const out = execFileSync(findBinary(PROMTOOL)!, ['check', 'config', 'dashboards/config/prometheus.yml'], { encoding: 'utf8' })
     expect(out).toContain('SUCCESS')
   })
+
+  it('passes promtool check config for a local Prometheus, alert rules included', () => {
+    if (skipReason(PROMTOOL) !== undefined) return
+    const out = execFileSync(findBinary(PROMTOOL)!, ['check', 'config', 'dashboards/config/prometheus-local.yml'], { encoding: 'utf8' })
+    expect(out).toContain('SUCCESS: 13 rules found')
+  })
 })
 
 describe('dashboards', () => {
