@@ -21,6 +21,7 @@ import rateLimit from './plugins/rate-limit.ts'
 import record from './plugins/record.ts'
 import telemetry from './plugins/telemetry.ts'
 import tlsFaults from './plugins/tls-faults.ts'
+import metrics from './plugins/metrics.ts'
 import healthRoutes from './routes/health.ts'
 import walletRoutes from './routes/wallets.ts'
 import keyRoutes from './routes/keys.ts'
@@ -226,6 +227,7 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
   // and the request-context step answers 417 in the envelope.
   app.server.on('checkExpectation', app.routing)
 
+  if (config.metrics.enabled) await app.register(metrics, { context: ctx, maxTenants: config.metrics.maxTenants })
   await app.register(healthRoutes)
   await app.register(walletRoutes)
   await app.register(keyRoutes)

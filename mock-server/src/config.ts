@@ -84,6 +84,12 @@ export interface MockConfig {
     /** A stream whose socket holds more than this many unsent bytes is closed (slow consumer). */
     maxBufferedBytes: number
   }
+  /** Prometheus metrics at GET /metrics (plugins/metrics.ts). */
+  metrics: {
+    enabled: boolean
+    /** Tenants that get a label of their own; requests of later tenants are counted as `other`. */
+    maxTenants: number
+  }
 }
 
 export const DEFAULT_CONFIG: MockConfig = {
@@ -119,7 +125,8 @@ export const DEFAULT_CONFIG: MockConfig = {
     heartbeatMs: 15_000,
     generatorRate: 0,
     maxBufferedBytes: 1 << 20
-  }
+  },
+  metrics: { enabled: true, maxTenants: 50 }
 }
 
 export class ConfigError extends Error {
@@ -152,6 +159,7 @@ export function resolveConfig (input: MockConfigInput = {}): MockConfig {
     events: { ...DEFAULT_CONFIG.events, ...input.events },
     http: { ...DEFAULT_CONFIG.http, ...input.http },
     overload: { ...DEFAULT_CONFIG.overload, ...input.overload },
+    metrics: { ...DEFAULT_CONFIG.metrics, ...input.metrics },
     tenants: (input.tenants ?? DEFAULT_CONFIG.tenants) as TenantConfig[]
   } as MockConfig
   const int = (field: string, v: unknown, min: number, max: number) => {
@@ -167,6 +175,8 @@ export function resolveConfig (input: MockConfigInput = {}): MockConfig {
   bool('unsafeDisableRedaction', c.unsafeDisableRedaction)
   bool('rateLimit.enabled', c.rateLimit.enabled)
   bool('rateLimit.ietfHeaders', c.rateLimit.ietfHeaders)
+  bool('metrics.enabled', c.metrics.enabled)
+  int('metrics.maxTenants', c.metrics.maxTenants, 1, 10_000)
   if (c.record.file !== undefined && (typeof c.record.file !== 'string' || c.record.file.length === 0)) d.push({ field: 'record.file', message: 'must be a file path' })
   int('bodyLimitBytes', c.bodyLimitBytes, 1024, 16 * 1024 * 1024)
   int('bodyMaxDepth', c.bodyMaxDepth, 2, 1000)

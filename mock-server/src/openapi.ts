@@ -225,6 +225,23 @@ function document (): Json {
       '/api/events/health': {
         get: operation({ summary: 'Health of the event service; 503 while its backend is unreachable (1.7)', tags: ['health'], access: 'public', ok: [200, json('Up', envelopeSchema(ref('schemas', 'Health')))], errors: [503] })
       },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics of the mock (text format 0.0.4, or OpenMetrics 1.0 with exemplars when asked); absent with metrics off',
+          tags: ['health'],
+          security: [],
+          responses: {
+            200: {
+              description: 'The exposition; no key, request id or event id in any label or value',
+              content: {
+                'text/plain': { schema: { type: 'string' } },
+                'application/openmetrics-text': { schema: { type: 'string' } }
+              }
+            },
+            404: ref('responses', 'Error404')
+          }
+        }
+      },
       '/openapi.json': {
         get: { summary: 'This document', tags: ['health'], security: [], responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } }
       },

@@ -30,6 +30,7 @@ Options:
   --header-timeout-ms <n>    408 when headers take longer (default 10000)        TENZRO_MOCK_HTTP_HEADERS_TIMEOUT_MS
   --request-timeout-ms <n>   408 when the whole request takes longer (30000)     TENZRO_MOCK_HTTP_REQUEST_TIMEOUT_MS
   --max-event-loop-delay-ms <n>  shed with 503 beyond this mean delay (1000; 0 off) TENZRO_MOCK_OVERLOAD_MAX_EVENT_LOOP_DELAY_MS
+  --metrics on|off           Prometheus metrics at GET /metrics (default on)    TENZRO_MOCK_METRICS
   -h, --help                 show this help
 
 Once listening it prints one line to standard output:
@@ -74,6 +75,7 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
         'header-timeout-ms': { type: 'string' },
         'request-timeout-ms': { type: 'string' },
         'max-event-loop-delay-ms': { type: 'string' },
+        metrics: { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     }).values
@@ -108,6 +110,7 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
   const events = pick(values.events, 'TENZRO_MOCK_EVENTS')
   const eventsRate = pick(values['events-rate'], 'TENZRO_MOCK_EVENTS_RATE_PER_S')
   const logLevel = pick(values['log-level'], 'TENZRO_MOCK_LOG_LEVEL')
+  const metrics = pick(values.metrics, 'TENZRO_MOCK_METRICS')
   if (host !== undefined) input.host = host
   if (port !== undefined) input.port = int('--port', port)
   if (seed !== undefined) input.seed = int('--seed', seed)
@@ -138,6 +141,10 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
       if (!Number.isFinite(r)) throw new UsageError(`--events-rate must be a number, got ${JSON.stringify(eventsRate)}`)
       input.events.generatorRate = r
     }
+  }
+  if (metrics !== undefined) {
+    if (metrics !== 'on' && metrics !== 'off') throw new UsageError(`--metrics must be on or off, got ${JSON.stringify(metrics)}`)
+    input.metrics = { ...input.metrics, enabled: metrics === 'on' }
   }
   return { help: false, input, ...(tlsOn || tlsDir !== undefined ? { tls: { dir: tlsDir } } : {}) }
 }
