@@ -119,6 +119,16 @@ export function createStreamPlanner (opts: StreamPlannerOptions) {
             duplicateUpTo = upTo
           }
         }
+        // 4.4: a stream with no id gets every event published after it opened. It opens for the client
+        // with `retry:`, written after this plan; on a shared log another instance may store events at
+        // any moment, so the starting point is read from the log now (EventLog.position).
+        if (after === undefined && log.position !== undefined) {
+          try {
+            after = await log.position(auth.tenantId)
+          } catch {
+            throw unhealthy
+          }
+        }
         return { ...req, streamId, auth, requestId, faults, after, duplicateUpTo, retryMs: faults?.retryMs ?? opts.retryMs() }
       } catch (err) {
         slots.release(auth.keyId)

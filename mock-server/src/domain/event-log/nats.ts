@@ -11,6 +11,7 @@
 // through its own ordered consumer that starts after the requested sequence, and joins the tail's live
 // set once its cursor reaches the tail's. Both sides compare sequences against one cursor, so the
 // switch neither skips nor repeats an event.
+import { randomUUID } from 'node:crypto'
 import { connect } from '@nats-io/transport-node'
 import type { NatsConnection } from '@nats-io/transport-node'
 import {
@@ -26,6 +27,8 @@ const SUBJECT_PREFIX = 'tenzro.events.'
 /** Messages a replay consumer pulls ahead; bounds what a paused replay holds in memory. */
 const REPLAY_PULL = 256
 const TOKEN_RE = /^[A-Za-z0-9_-]{1,64}$/
+/** Attempts per publish when the stream is not answering yet (see publish). */
+const PUBLISH_TRIES = 5
 
 /** A tenant id as one NATS subject token and stream-name suffix. UUIDs pass as they are. */
 export function tenantToken (tenantId: string): string {
@@ -172,6 +175,9 @@ export async function createNatsEventLog ({ url, capacity, now = Date.now, stora
   const subscriptions = new Set<CursorSubscription>()
   let published = 0
   let closed = false
+  /** Unique per connection: message ids are `<instance>.<counter>`. */
+  const instance = randomUUID()
+  let msgCounter = 0
 
   function ensureStream (tenantId: string): Promise<string> {
     let p = streams.get(tenantId)
@@ -235,7 +241,10 @@ export async function createNatsEventLog ({ url, capacity, now = Date.now, stora
       const token = tenantToken(tenantId)
       await ensureStream(tenantId)
       const publishedAtMs = now()
-      const ack = await js.publish(`${SUBJECT_PREFIX}${token}.${subject}`, JSON.stringify({ t: publishedAtMs, d: data }))
+      // A stream another instance has just created can answer "no responders" for a moment. The client
+      // retries that (and timeouts) with backoff; the message id makes JetStream store a retried
+      // message once (its duplicate window), so a retry never becomes a second event.
+      const ack = await js.publish(`${SUBJECT_PREFIX}${token}.${subject}`, JSON.stringify({ t: publishedAtMs, d: data }), { retries: PUBLISH_TRIES, msgID: `${instance}.${++msgCounter}` })
       published++
       return { seq: ack.seq, tenantId, subject, publishedAtMs, data }
     },
@@ -256,6 +265,12 @@ export async function createNatsEventLog ({ url, capacity, now = Date.now, stora
       subscriptions.add(sub)
       setImmediate(() => sub.start())
       return sub
+    },
+
+    async position (tenantId: string): Promise<number> {
+      // The tail is started alongside, so the subscription that follows usually finds it ready.
+      const [w] = await Promise.all([window(tenantId), ensureTail(tenantId)])
+      return w.lastSeq
     },
 
     window,
