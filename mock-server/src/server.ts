@@ -20,6 +20,9 @@ Options:
   --rate-limit <n>           requests per window per key (default 100)           TENZRO_MOCK_RATE_LIMIT_LIMIT
   --rate-limit-window-ms <n> window length in ms (default 60000)                TENZRO_MOCK_RATE_LIMIT_WINDOW_MS
   --events <backend>         memory (default) or nats://host:port               TENZRO_MOCK_EVENTS
+  --state <store>            memory (default) or redis://host:port: tenants,    TENZRO_MOCK_STATE
+                             keys, wallets, idempotency, faults and the record
+                             shared by every instance on it (README "Scale-out")
   --events-rate <n>          background events per second per tenant (0 = off)   TENZRO_MOCK_EVENTS_RATE_PER_S
   --log-level <level>        fatal|error|warn|info|debug|trace|silent            TENZRO_MOCK_LOG_LEVEL
   -h, --help                 show this help
@@ -57,6 +60,7 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
         'rate-limit': { type: 'string' },
         'rate-limit-window-ms': { type: 'string' },
         events: { type: 'string' },
+        state: { type: 'string' },
         'events-rate': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' }
@@ -91,6 +95,7 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
   const limit = pick(values['rate-limit'], 'TENZRO_MOCK_RATE_LIMIT_LIMIT')
   const windowMs = pick(values['rate-limit-window-ms'], 'TENZRO_MOCK_RATE_LIMIT_WINDOW_MS')
   const events = pick(values.events, 'TENZRO_MOCK_EVENTS')
+  const state = pick(values.state, 'TENZRO_MOCK_STATE')
   const eventsRate = pick(values['events-rate'], 'TENZRO_MOCK_EVENTS_RATE_PER_S')
   const logLevel = pick(values['log-level'], 'TENZRO_MOCK_LOG_LEVEL')
   if (host !== undefined) input.host = host
@@ -98,6 +103,7 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
   if (seed !== undefined) input.seed = int('--seed', seed)
   if (token !== undefined) input.controlToken = token
   if (logLevel !== undefined) input.logLevel = logLevel as MockConfigInput['logLevel']
+  if (state !== undefined) input.state = { ...input.state, store: state }
   if (store !== undefined || limit !== undefined || windowMs !== undefined) {
     input.rateLimit = { ...input.rateLimit }
     if (store !== undefined) input.rateLimit.store = store

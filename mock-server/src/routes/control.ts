@@ -68,12 +68,23 @@ export default async function controlRoutes (app: FastifyInstance) {
     reply.send(ok(request, {}))
   })
 
-  app.get('/__harness/record', { config }, function (request, reply) {
+  app.get('/__harness/record', { config }, async function (request, reply) {
     const q = request.query as Record<string, unknown>
     let after = 0
     if (q.after !== undefined) {
       if (typeof q.after !== 'string' || !/^\d{1,15}$/.test(q.after)) throw new ApiError('validation_error', 'after must be a record sequence number.', [{ field: 'after', message: 'must be a non-negative integer' }])
       after = Number(q.after)
+    }
+    const shared = app.mock.shared?.record
+    if (shared !== undefined) {
+      // Instances that share state: every instance's entries, in one order (domain/shared/record.ts).
+      const stats = await shared.stats()
+      reply
+        .header('x-record-last-seq', String(stats.lastSeq))
+        .header('x-record-dropped', String(stats.dropped))
+        .type('application/x-ndjson')
+        .send(Readable.from(shared.lines(after)))
+      return reply
     }
     const lines = app.mock.record.ndjsonLines(after)
     const stats = app.mock.record.stats()
@@ -82,10 +93,12 @@ export default async function controlRoutes (app: FastifyInstance) {
       .header('x-record-dropped', String(stats.dropped))
       .type('application/x-ndjson')
       .send(Readable.from(lines))
+    return reply
   })
 
-  app.get('/__harness/record/stats', { config }, function (request, reply) {
-    reply.send(ok(request, app.mock.record.stats()))
+  app.get('/__harness/record/stats', { config }, async function (request, reply) {
+    const shared = app.mock.shared?.record
+    return reply.send(ok(request, shared === undefined ? app.mock.record.stats() : { ...await shared.stats(), instance: app.mock.shared!.instance }))
   })
 
   app.post('/__harness/reset', { config }, function (request, reply) {

@@ -90,6 +90,6 @@ export default async function eventRoutes (app: FastifyInstance) {
     if (!log.healthy()) throw unhealthy
     const e = await app.telemetry.publish(log, tenant.id, o.type as string, o.data === undefined ? {} : o.data, request)
     // `sequence` is the contract's name (7.4); `seq` stays for scripts written against earlier answers.
-    reply.code(201).send({ data: { sequence: e.seq, seq: e.seq, ...eventBody(e) }, meta: { requestId: request.id, timestamp: new Date(mock.now()).toISOString() } })
+    return reply.code(201).send({ data: { sequence: e.seq, seq: e.seq, ...eventBody(e) }, meta: { requestId: request.id, timestamp: new Date(mock.now()).toISOString() } })
   })
 }

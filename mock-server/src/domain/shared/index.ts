@@ -1,0 +1,158 @@
+// Shared state for instances that serve as one (config.state.store = redis://...): tenants and keys,
+// revocations, wallets, fault plans and resets travel on the change feed (feed.ts) into every
+// instance's in-memory stores; idempotency records (idempotency.ts) and the merged record (record.ts)
+// live in Redis. With the default 'memory' store none of this is loaded and nothing on the request
+// path changes.
+//
+// Writes are applied here first (synchronously, as without a shared store) and then appended to the
+// feed; a mutating request's answer waits until its changes are stored (`settled`), so whatever a
+// client learns from one instance, every other can look up. A miss (a key not known here yet) asks for
+// the feed up to now (`catchUp`) before refusing.
+import { randomBytes, randomInt } from 'node:crypto'
+import { hostname } from 'node:os'
+import type { FaultPlanInput } from '../fault-plan.ts'
+import type { KeyRecord, KeyStore, Tenant } from '../key-store.ts'
+import type { Wallet, WalletStore } from '../wallet-store.ts'
+import { createFeed, type Feed, type FeedOp } from './feed.ts'
+import { createSharedIdempotencyStore, type SharedIdempotencyStore } from './idempotency.ts'
+import { createSharedRecord, type SharedRecord } from './record.ts'
+
+export type { SharedIdempotencyStore } from './idempotency.ts'
+export type { SharedRecord } from './record.ts'
+
+/** What of the mock's context the shared state writes through and applies the feed to. */
+export interface SharedTarget {
+  keys: KeyStore
+  wallets: WalletStore
+  record: { append: (...a: never[]) => number, appendJson: (...a: never[]) => string }
+  addTenant: (slug: string, opts?: { id?: string, quota?: number }) => Tenant
+  setFaults: (input: FaultPlanInput) => unknown
+  reset: () => void
+}
+
+export interface SharedStateOptions {
+  /** redis:// or rediss:// URL. */
+  url: string
+  /** Prefix of every Redis key; instances that serve as one use the same. */
+  prefix?: string
+  idempotencyTtlMs: number
+  recordCapacity: number
+  onError: (err: Error, what: string) => void
+}
+
+/** Unseeded floats in [0, 1) for ids made on several instances at once. */
+function unseeded (): number {
+  return randomInt(0, 2 ** 47) / 2 ** 47
+}
+
+export async function createSharedState ({ url, prefix = 'tnz:state:', idempotencyTtlMs, recordCapacity, onError }: SharedStateOptions) {
+  const instance = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
+  let apply: (op: FeedOp) => void = () => {}
+  let feed: Feed
+  try {
+    feed = await createFeed({ url, key: `${prefix}feed`, instance, apply: (op) => { apply(op) }, onError: (err) => { onError(err, 'state feed') } })
+  } catch (err) {
+    throw new Error(`cannot reach Redis at ${url} for shared state (${(err as Error).message}); start redis-server there, or set state.store to "memory"`, { cause: err })
+  }
+  const redis = feed.redis
+  // One pepper for every instance, so a key's hash made on one verifies on all (domain/key-store.ts).
+  await redis.set(`${prefix}pepper`, randomBytes(32).toString('base64url'), 'NX')
+  const pepper = (await redis.get(`${prefix}pepper`))!
+  const idempotency: SharedIdempotencyStore = createSharedIdempotencyStore({ redis, prefix, ttlMs: idempotencyTtlMs })
+  const record: SharedRecord = createSharedRecord({ redis, prefix, instance, capacity: recordCapacity, onError: (err) => { onError(err, 'shared record') } })
+  let settled: Promise<unknown> = Promise.resolve()
+
+  function publish (op: Omit<FeedOp, 'o'>): void {
+    settled = feed.publish(op).catch((err: Error) => { onError(err, 'state feed') })
+  }
+
+  return {
+    instance,
+    pepper,
+    /** Randomness for ids made here (keys, wallets), so ids made on two instances never collide. */
+    random: unseeded,
+    idempotency,
+    record,
+    catchUp: () => feed.catchUp(),
+    /** Resolves once every change made here so far is stored (a mutating answer waits for it). */
+    settled: () => Promise.all([settled, record.flushed()]),
+
+    /** Write `target`'s changes through to the feed and apply the other instances' changes to it. */
+    attach (target: SharedTarget): void {
+      const { keys, wallets } = target
+      const addTenant = target.addTenant
+      const createKey = keys.createKey
+      const revoke = keys.revoke
+      const createWallet = wallets.create
+      const setFaults = target.setFaults
+      const reset = target.reset
+      const appendJson = target.record.appendJson as (type: string, fields: Record<string, unknown>) => string
+
+      target.addTenant = (slug, opts = {}) => {
+        const t = addTenant(slug, opts)
+        publish({ op: 'tenant', slug: t.slug, id: t.id, quota: t.quota ?? null })
+        return t
+      }
+      keys.createKey = (tenant, input) => {
+        const made = createKey(tenant, input)
+        publish({ op: 'key', record: made.record })
+        return made
+      }
+      keys.revoke = (id) => {
+        const before = keys.key(id)?.revokedAtMs
+        const k = revoke(id)
+        if (k !== undefined && before === undefined) publish({ op: 'revoke', id })
+        return k
+      }
+      wallets.create = (tenantId, input) => {
+        const w = createWallet(tenantId, input)
+        publish({ op: 'wallet', tenantId, wallet: w })
+        return w
+      }
+      target.setFaults = (input) => {
+        const plan = setFaults(input)
+        publish({ op: 'faults', input })
+        return plan
+      }
+      target.reset = () => {
+        reset()
+        publish({ op: 'reset' })
+        settled = Promise.all([settled, record.clear(), idempotency.clear()]).catch((err: Error) => { onError(err, 'shared reset') })
+      }
+      // Every entry this instance records also goes to the merged record (append() goes through appendJson's closure, so both are wrapped).
+      const rec = target.record as unknown as { append: (type: string, fields: Record<string, unknown>) => number, appendJson: typeof appendJson }
+      rec.appendJson = (type, fields) => {
+        const line = appendJson(type, fields)
+        record.add(line)
+        return line
+      }
+      rec.append = (type, fields) => {
+        const line = appendJson(type, fields)
+        record.add(line)
+        return Number(line.slice(7, line.indexOf(',')))
+      }
+
+      apply = (op) => {
+        switch (op.op) {
+          case 'tenant':
+            if (keys.tenant(op.id as string) === undefined && keys.tenant(op.slug as string) === undefined) {
+              addTenant(op.slug as string, { id: op.id as string, ...(op.quota === null ? {} : { quota: op.quota as number }) })
+            }
+            return
+          case 'key': keys.adopt(op.record as KeyRecord); return
+          case 'revoke': revoke(op.id as string); return
+          case 'wallet': wallets.adopt(op.tenantId as string, op.wallet as Wallet); return
+          case 'faults': setFaults(op.input as FaultPlanInput); return
+          case 'reset': reset()
+        }
+      }
+    },
+
+    async close (): Promise<void> {
+      await settled
+      await feed.close()
+    }
+  }
+}
+
+export type SharedState = Awaited<ReturnType<typeof createSharedState>>

@@ -1,0 +1,166 @@
+// Three tenzro-mock processes on one real redis-server (limits and shared state) and one real
+// nats-server -js (events) behave as one mock: exact limits, one wallet per idempotency key, keys and
+// revocations everywhere, resume on another instance, and one merged record.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fakeKey } from './helper.ts'
+import { startMockProcesses, type MockProcess } from './helpers/instances.ts'
+import { natsSkipReason, startNatsServer, type NatsServer } from './helpers/nats.ts'
+import { redisSkipReason, startRedisServer, type RedisServer } from './helpers/redis.ts'
+import { openRaw } from './helpers/sse.ts'
+
+const skip = natsSkipReason() ?? redisSkipReason()
+const N = 3
+const LIMIT = 30
+const acme = { slug: 'acme', id: '00000000-0000-4000-8000-00000000acme'.replace('acme', 'a0c0'), key: fakeKey('acme', 'Scale0ut') }
+
+async function call (url: string, method: string, path: string, opts: { key?: { key: string, tenantId: string }, body?: unknown, headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...opts.headers }
+  if (opts.key !== undefined) { headers['x-api-key'] = opts.key.key; headers['x-tenant-id'] = opts.key.tenantId }
+  if (opts.body !== undefined) headers['content-type'] = 'application/json'
+  const res = await fetch(url + path, { method, headers, ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }) })
+  const text = await res.text()
+  let body: any // eslint-disable-line @typescript-eslint/no-explicit-any
+  try { body = JSON.parse(text) } catch { body = text }
+  return { status: res.status, body, headers: res.headers }
+}
+
+describe.skipIf(skip !== undefined)('scale-out: three instances on one Redis and one JetStream behave as one mock', () => {
+  let nats: NatsServer
+  let redis: RedisServer
+  let m: MockProcess[] = []
+  const url = (i: number) => m[i % N]!.url
+
+  beforeAll(async () => {
+    ;[nats, redis] = await Promise.all([startNatsServer(), startRedisServer()])
+    m = await startMockProcesses(N, {
+      logLevel: 'warn',
+      walletsPerTenant: 2,
+      rateLimit: { store: redis.url, limit: LIMIT, windowMs: 3_600_000 },
+      state: { store: redis.url },
+      events: { backend: nats.url, heartbeatMs: 200 },
+      tenants: [{ slug: acme.slug, id: acme.id, keys: [{ key: acme.key }] }]
+    })
+  }, 90_000)
+
+  afterAll(async () => {
+    await Promise.all(m.map((p) => p.stop()))
+    await Promise.all([nats?.stop(), redis?.stop()])
+  })
+
+  async function newTenant (on: number): Promise<{ key: string, tenantId: string, keyId: string }> {
+    const r = await call(url(on), 'POST', '/__harness/tenants', { body: {} })
+    expect(r.status).toBe(201)
+    return { key: r.body.data.key.key, tenantId: r.body.data.tenant.id, keyId: r.body.data.key.id }
+  }
+
+  it('admits exactly the limit across instances (limit + 0)', async () => {
+    const k = await newTenant(0)
+    const statuses = await Promise.all(Array.from({ length: LIMIT + 20 }, (_, i) => call(url(i), 'GET', '/api/wallet/list', { key: k }).then((r) => r.status)))
+    expect(statuses.filter((s) => s === 200)).toHaveLength(LIMIT)
+    expect(statuses.filter((s) => s === 429)).toHaveLength(20)
+  })
+
+  it('a tenant and key made on one instance work on every instance at once', async () => {
+    for (let on = 0; on < N; on++) {
+      const k = await newTenant(on)
+      for (let i = 0; i < N; i++) {
+        const r = await call(url(on + i), 'GET', '/api/wallet/list', { key: k })
+        expect(r.status, `key made on ${on}, used on ${(on + i) % N}`).toBe(200)
+      }
+      const made = await call(url(on + 1), 'POST', '/__harness/keys', { body: { tenant: k.tenantId } })
+      expect(made.status).toBe(201)
+      expect((await call(url(on + 2), 'GET', '/api/wallet/list', { key: { key: made.body.data.key, tenantId: k.tenantId } })).status).toBe(200)
+    }
+  })
+
+  it('creates one wallet for concurrent duplicates spread over the instances, and every instance lists it', async () => {
+    const k = await newTenant(1)
+    const body = { name: 'Scale', type: 'mpc', chain: 'ethereum' }
+    const rs = await Promise.all(Array.from({ length: 9 }, (_, i) => call(url(i), 'POST', '/api/wallet/create', { key: k, body, headers: { 'x-idempotency-key': 'dup-1' } })))
+    const created = rs.filter((r) => r.status === 201 && r.headers.get('idempotent-replayed') !== 'true')
+    expect(created, JSON.stringify(rs.map((r) => [r.status, r.headers.get('idempotent-replayed'), r.body]))).toHaveLength(1)
+    for (const r of rs) expect([201, 409]).toContain(r.status)
+    const id = created[0]!.body.data?.id as string
+    expect(id, JSON.stringify(created[0]!.body)).toMatch(/^wal_/)
+    for (const r of rs.filter((x) => x.status === 201)) expect(r.body.data.id).toBe(id)
+    // A retry after the first answered replays it on every instance.
+    for (let i = 0; i < N; i++) {
+      const again = await call(url(i), 'POST', '/api/wallet/create', { key: k, body, headers: { 'x-idempotency-key': 'dup-1' } })
+      expect(again.status).toBe(201)
+      expect(again.headers.get('idempotent-replayed')).toBe('true')
+      expect(again.body.data.id).toBe(id)
+    }
+    for (let i = 0; i < N; i++) {
+      const list = await call(url(i), 'GET', '/api/wallet/list', { key: k })
+      expect(list.body.data.filter((w: { name: string }) => w.name === 'Scale').map((w: { id: string }) => w.id)).toEqual([id])
+    }
+  })
+
+  it('revocation on one instance refuses the key and closes its streams on every instance', async () => {
+    const k = await newTenant(2)
+    const streams = await Promise.all([0, 1, 2].map((i) => openRaw(`${url(i)}/api/events/stream`, { 'x-api-key': k.key, 'x-tenant-id': k.tenantId })))
+    for (const s of streams) await s.waitFor((r) => r.text().includes('retry:'), 10_000, 'retry:')
+    const del = await call(url(0), 'DELETE', `/__harness/keys/${k.keyId}`)
+    expect(del.status).toBe(200)
+    const ends = await Promise.all(streams.map((s) => Promise.race([s.ended, new Promise((resolve) => setTimeout(() => resolve('open'), 5000))])))
+    expect(ends).toEqual(['end', 'end', 'end'])
+    for (let i = 0; i < N; i++) {
+      const r = await call(url(i), 'GET', '/api/wallet/list', { key: k })
+      expect(r.status).toBe(401)
+      expect(r.body.error.code).toBe('revoked_api_key')
+    }
+  })
+
+  it('a client resuming on another instance continues at Last-Event-ID + 1', async () => {
+    const k = await newTenant(0)
+    const pub = (i: number) => call(url(i), 'POST', '/__harness/events', { body: { tenant: k.tenantId, type: 'wallet.updated', data: { i } } })
+    const first = await openRaw(`${url(0)}/api/events/stream`, { 'x-api-key': k.key, 'x-tenant-id': k.tenantId })
+    await first.waitFor((r) => r.text().includes('retry:'), 10_000, 'retry:')
+    for (let i = 0; i < 10; i++) expect((await pub(i)).status).toBe(201)
+    await first.waitFor((r) => r.events().length >= 10, 10_000, '10 events')
+    first.close()
+    const lastId = first.events()[4]!.id!
+    for (let i = 10; i < 15; i++) await pub(i)
+    for (const on of [1, 2]) {
+      const s = await openRaw(`${url(on)}/api/events/stream`, { 'x-api-key': k.key, 'x-tenant-id': k.tenantId, 'last-event-id': lastId })
+      await s.waitFor((r) => r.events().length >= 10, 10_000, 'resumed events')
+      expect(s.events().map((b) => Number(b.id))).toEqual(Array.from({ length: 10 }, (_, i) => Number(lastId) + 1 + i))
+      s.close()
+    }
+  })
+
+  it('the control API of any instance returns the merged record, complete and in order', async () => {
+    const k = await newTenant(0)
+    const before = Number((await fetch(url(0) + '/__harness/record/stats').then((r) => r.json()) as { data: { lastSeq: number } }).data.lastSeq)
+    const ids: string[] = []
+    for (let i = 0; i < 30; i++) {
+      const r = await call(url(i), 'GET', '/api/wallet/list', { key: k, headers: { 'x-request-id': `scale-${i}` } })
+      expect(r.status).toBe(200)
+      ids.push(`scale-${i}`)
+    }
+    const read = async (on: number) => {
+      const text = await fetch(`${url(on)}/__harness/record?after=${before}`).then((r) => r.text())
+      return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { seq: number, type: string, requestId?: string, instance: string })
+    }
+    // The last request's entry is written when its response has ended: give it a moment to arrive.
+    let entries = await read(1)
+    for (let t = 0; t < 50 && entries.filter((e) => e.type === 'request' && ids.includes(e.requestId!)).length < 30; t++) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      entries = await read(1)
+    }
+    const mine = entries.filter((e) => e.type === 'request' && ids.includes(e.requestId!))
+    // Complete, each once; each instance's entries in the order it served them. Entries of different
+    // instances are in the order they reached Redis (a request's entry is written when it has ended).
+    expect(mine.map((e) => e.requestId).sort()).toEqual([...ids].sort())
+    expect(new Set(mine.map((e) => e.instance)).size).toBe(N)
+    for (const inst of new Set(mine.map((e) => e.instance))) {
+      const served = mine.filter((e) => e.instance === inst).map((e) => Number(e.requestId!.slice(6)))
+      expect(served).toEqual([...served].sort((a, b) => a - b))
+    }
+    const seqs = entries.map((e) => e.seq)
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
+    expect(new Set(seqs).size).toBe(seqs.length)
+    // Every instance reads the same record (the reads are recorded too, so it may have grown since).
+    expect((await read(2)).map((e) => e.seq).slice(0, seqs.length)).toEqual(seqs)
+  })
+})
