@@ -24,6 +24,10 @@ Options:
                              keys, wallets, idempotency, faults and the record
                              shared by every instance on it (README "Scale-out")
   --events-rate <n>          background events per second per tenant (0 = off)   TENZRO_MOCK_EVENTS_RATE_PER_S
+  --workers <n>              serve the port with n processes (node:cluster)     TENZRO_MOCK_WORKERS
+                             on one machine (default 1); needs --state,
+                             --rate-limit-store and --events on shared
+                             backends (README "Scale-out")
   --log-level <level>        fatal|error|warn|info|debug|trace|silent            TENZRO_MOCK_LOG_LEVEL
   -h, --help                 show this help
 
@@ -43,7 +47,7 @@ function int (name: string, v: string): number {
 }
 
 /** Flags over environment over config file over defaults. Throws UsageError or ConfigError. */
-export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boolean, input: MockConfigInput } {
+export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boolean, input: MockConfigInput, workers: number } {
   let values
   try {
     values = parseArgs({
@@ -63,13 +67,14 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
         state: { type: 'string' },
         'events-rate': { type: 'string' },
         'log-level': { type: 'string' },
+        workers: { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     }).values
   } catch (err) {
     throw new UsageError((err as Error).message)
   }
-  if (values.help === true) return { help: true, input: {} }
+  if (values.help === true) return { help: true, input: {}, workers: 1 }
   const pick = (flag: string | undefined, envName: string) => flag ?? env[envName]
   let input: MockConfigInput = {}
   const file = pick(values.config, 'TENZRO_MOCK_CONFIG')
@@ -98,6 +103,9 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
   const state = pick(values.state, 'TENZRO_MOCK_STATE')
   const eventsRate = pick(values['events-rate'], 'TENZRO_MOCK_EVENTS_RATE_PER_S')
   const logLevel = pick(values['log-level'], 'TENZRO_MOCK_LOG_LEVEL')
+  const workersText = pick(values.workers, 'TENZRO_MOCK_WORKERS')
+  const workers = workersText === undefined ? 1 : int('--workers', workersText)
+  if (workers < 1 || workers > 256) throw new UsageError(`--workers must be 1..256, got ${workers}`)
   if (host !== undefined) input.host = host
   if (port !== undefined) input.port = int('--port', port)
   if (seed !== undefined) input.seed = int('--seed', seed)
@@ -119,7 +127,7 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
       input.events.generatorRate = r
     }
   }
-  return { help: false, input }
+  return { help: false, input, workers }
 }
 
 export async function main (argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -135,6 +143,17 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv): Promise<num
       return 2
     }
     throw err
+  }
+  if (parsed.workers > 1) {
+    const { isWorker, runPrimary, unsharedBackends } = await import('./workers.ts')
+    const missing = unsharedBackends(config)
+    if (missing.length > 0) {
+      process.stderr.write(`tenzro-mock: --workers ${parsed.workers} runs ${parsed.workers} processes, which serve as one mock only on shared backends; also pass ${missing.join(', ')}\n(invalid_usage; see tenzro-mock --help)\n`)
+      return 2
+    }
+    if (!isWorker()) return await runPrimary(parsed.workers, config)
+    // The background generator's rate is for the whole mock: each worker makes its share.
+    config = { ...config, events: { ...config.events, generatorRate: config.events.generatorRate / parsed.workers } }
   }
   let app
   let tracing: { shutdown (): Promise<void> } | undefined
@@ -158,7 +177,8 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv): Promise<num
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : config.port
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
-  process.stdout.write(`tenzro-mock listening on http://${host}:${port}\n`)
+  if (parsed.workers > 1) (await import('./workers.ts')).reportListening(port)
+  else process.stdout.write(`tenzro-mock listening on http://${host}:${port}\n`)
   await new Promise<void>((resolve) => {
     const stop = () => { resolve() }
     process.once('SIGINT', stop)
@@ -167,5 +187,7 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv): Promise<num
   await app.close()
   // Exports the spans still queued.
   await tracing?.shutdown().catch(() => {})
+  // A worker's channel to its primary would keep it running.
+  if (parsed.workers > 1) process.disconnect?.()
   return 0
 }

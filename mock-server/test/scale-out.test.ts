@@ -3,7 +3,7 @@
 // revocations everywhere, resume on another instance, and one merged record.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fakeKey } from './helper.ts'
-import { startMockProcesses, type MockProcess } from './helpers/instances.ts'
+import { startMockProcess, startMockProcesses, type MockProcess } from './helpers/instances.ts'
 import { natsSkipReason, startNatsServer, type NatsServer } from './helpers/nats.ts'
 import { redisSkipReason, startRedisServer, type RedisServer } from './helpers/redis.ts'
 import { openRaw } from './helpers/sse.ts'
@@ -127,6 +127,33 @@ describe.skipIf(skip !== undefined)('scale-out: three instances on one Redis and
       expect(s.events().map((b) => Number(b.id))).toEqual(Array.from({ length: 10 }, (_, i) => Number(lastId) + 1 + i))
       s.close()
     }
+  })
+
+  it('--workers 2 serves one port with two processes that join the same shared state', async () => {
+    const w = await startMockProcess({
+      logLevel: 'warn',
+      walletsPerTenant: 2,
+      rateLimit: { store: redis.url, limit: LIMIT, windowMs: 3_600_000 },
+      state: { store: redis.url },
+      events: { backend: nats.url },
+      tenants: [{ slug: acme.slug, id: acme.id, keys: [{ key: acme.key }] }]
+    }, ['--workers', '2'])
+    try {
+      // A key made on one of the three instances works through the workers' port.
+      const k = await newTenant(0)
+      const before = Number((await call(w.url, 'GET', '/__harness/record/stats')).body.data.lastSeq)
+      for (let i = 0; i < 8; i++) expect((await call(w.url, 'GET', '/api/wallet/list', { key: k })).status).toBe(200)
+      let served = new Set<string>()
+      for (let t = 0; t < 50 && served.size < 2; t++) {
+        const text = await fetch(`${w.url}/__harness/record?after=${before}`).then((r) => r.text())
+        served = new Set(text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string, keyId?: string, instance: string }).filter((e) => e.type === 'request' && e.keyId === k.keyId).map((e) => e.instance))
+        if (served.size < 2) await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      expect(served.size).toBe(2)
+    } finally {
+      await w.stop()
+    }
+    expect(w.child.exitCode).toBe(0)
   })
 
   it('the control API of any instance returns the merged record, complete and in order', async () => {
