@@ -1,7 +1,7 @@
 // `npm run bench [-- name...]`: every benchmark of the project, each reported as a ratio against a
 // baseline measured side by side in the same run (never an absolute time alone). Results are printed
 // and written to reports/bench.json. Names: wallet-list, limiter, limiter-redis, record-rss, tracing,
-// sse, scan, client-cpu. BENCH_QUICK=1 shortens rounds (for a smoke run, not for figures).
+// sse, scan, client-cpu, shared-state, workers. BENCH_QUICK=1 shortens rounds (for a smoke run, not for figures).
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { compare, load, startServer } from './lib.ts'
 
@@ -74,6 +74,16 @@ const benches: Record<string, Bench> = {
     const mod = await import('./scan.ts').catch(() => undefined)
     if (mod === undefined) return { skipped: 'bench/scan.ts not present' }
     return await mod.benchScan()
+  },
+
+  /** One mock with shared state (Redis, NATS) vs in-memory: CPU per request (reported, no goal). Needs redis-server and nats-server. */
+  async 'shared-state' () {
+    return await (await import('./scale.ts')).benchSharedState({ rounds, durationS })
+  },
+
+  /** tenzro-mock --workers 2 vs 1 on the shared backends, with the load generator's CPU reported (no goal). */
+  async workers () {
+    return await (await import('./scale.ts')).benchWorkers({ rounds, durationS })
   },
 
   async 'client-cpu' () {

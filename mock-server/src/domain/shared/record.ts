@@ -5,12 +5,18 @@
 // `seq` and the instance that wrote it as `instance`.
 import type { Redis } from 'ioredis'
 
-// KEYS[1] the stream, KEYS[2] the counter; ARGV[1] the instance, ARGV[2] the entry's JSON, ARGV[3] the cap.
+// KEYS[1] the stream, KEYS[2] the counter; ARGV[1] the instance, ARGV[2] the cap, ARGV[3..] the
+// entries' JSON lines, in this instance's order.
 const APPEND = `
-local n = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], n .. '-1', 'i', ARGV[1], 'l', ARGV[2])
+local n = 0
+for i = 3, #ARGV do
+  n = redis.call('INCR', KEYS[2])
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], n .. '-1', 'i', ARGV[1], 'l', ARGV[i])
+end
 return n
 `
+/** Lines sent per script call at most. */
+const BATCH = 512
 /** Entries read per round trip when the record is read. */
 const PAGE = 2000
 
@@ -23,6 +29,19 @@ export function createSharedRecord ({ redis, prefix, instance, capacity, onError
   const counter = `${prefix}record:seq`
   let failed = 0
   let pending: Promise<unknown> = Promise.resolve()
+  // The entries of one event-loop turn go to Redis in one script call: a call per entry cost more
+  // CPU than the request it records.
+  let batch: string[] = []
+  let scheduled = false
+
+  function flush (): void {
+    scheduled = false
+    while (batch.length > 0) {
+      const lines = batch.length > BATCH ? batch.splice(0, BATCH) : batch
+      if (lines === batch) batch = []
+      pending = append(2, stream, counter, instance, capacity, ...lines).catch((err: Error) => { failed += lines.length; onError(err) })
+    }
+  }
 
   /** `{"seq":<local>,...}` as `{"seq":<n>,"instance":"<id>",...}`. */
   function rewrite (id: string, inst: string, line: string): string {
@@ -33,16 +52,19 @@ export function createSharedRecord ({ redis, prefix, instance, capacity, onError
   return {
     /** Called with each entry's JSON line as this instance appends it (ioredis pipelines them in order). */
     add (line: string): void {
-      pending = append(2, stream, counter, instance, line, capacity).catch((err: Error) => { failed++; onError(err) })
+      batch.push(line)
+      if (!scheduled) { scheduled = true; setImmediate(flush) }
     },
 
     /** Resolves once every entry added so far is stored. */
     flushed (): Promise<unknown> {
+      flush()
       return pending
     },
 
     /** NDJSON lines of the merged entries with seq > after, oldest first. */
     async * lines (after = 0): AsyncGenerator<string> {
+      flush()
       await pending
       let from = `${after + 1}-0`
       for (;;) {
@@ -54,6 +76,7 @@ export function createSharedRecord ({ redis, prefix, instance, capacity, onError
     },
 
     async stats () {
+      flush()
       await pending
       const [last, retained] = await Promise.all([redis.get(counter), redis.xlen(stream)])
       const lastSeq = Number(last ?? 0)
@@ -61,6 +84,7 @@ export function createSharedRecord ({ redis, prefix, instance, capacity, onError
     },
 
     async clear (): Promise<void> {
+      flush()
       await pending
       // The counter stays: `after` cursors held by readers stay valid across a reset.
       await redis.del(stream)
