@@ -24,6 +24,16 @@ async function call (url: string, method: string, path: string, opts: { key?: { 
   return { status: res.status, body, headers: res.headers }
 }
 
+/** Changes reach the other instances through the feed within milliseconds (well within a heartbeat): poll briefly. */
+async function eventually<T> (get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 2000): Promise<T> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const v = await get()
+    if (ok(v) || Date.now() > end) return v
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
 describe.skipIf(skip !== undefined)('scale-out: three instances on one Redis and one JetStream behave as one mock', () => {
   let nats: NatsServer
   let redis: RedisServer
@@ -105,7 +115,7 @@ describe.skipIf(skip !== undefined)('scale-out: three instances on one Redis and
     const ends = await Promise.all(streams.map((s) => Promise.race([s.ended, new Promise((resolve) => setTimeout(() => resolve('open'), 5000))])))
     expect(ends).toEqual(['end', 'end', 'end'])
     for (let i = 0; i < N; i++) {
-      const r = await call(url(i), 'GET', '/api/wallet/list', { key: k })
+      const r = await eventually(() => call(url(i), 'GET', '/api/wallet/list', { key: k }), (x) => x.status === 401)
       expect(r.status).toBe(401)
       expect(r.body.error.code).toBe('revoked_api_key')
     }
@@ -156,6 +166,24 @@ describe.skipIf(skip !== undefined)('scale-out: three instances on one Redis and
     expect(w.child.exitCode).toBe(0)
   })
 
+  it('a fault plan set on one instance applies on every instance', async () => {
+    const k = await newTenant(0)
+    const put = await call(url(0), 'PUT', '/__harness/faults', { body: { faults: [{ type: 'error', status: 503, retryAfterS: 2, scope: { tenant: k.tenantId } }] } })
+    expect(put.status).toBe(200)
+    try {
+      for (let i = 0; i < N; i++) {
+        const got = await call(url(i), 'GET', '/__harness/faults')
+        expect(got.body.data.faults).toHaveLength(1)
+        const r = await eventually(() => call(url(i), 'GET', '/api/wallet/list', { key: k }), (x) => x.status === 503)
+        expect(r.status, `instance ${i}`).toBe(503)
+        expect(r.headers.get('retry-after')).toBe('2')
+      }
+    } finally {
+      expect((await call(url(1), 'DELETE', '/__harness/faults')).status).toBe(200)
+    }
+    for (let i = 0; i < N; i++) expect((await eventually(() => call(url(i), 'GET', '/api/wallet/list', { key: k }), (x) => x.status === 200)).status).toBe(200)
+  })
+
   it('the control API of any instance returns the merged record, complete and in order', async () => {
     const k = await newTenant(0)
     const before = Number((await fetch(url(0) + '/__harness/record/stats').then((r) => r.json()) as { data: { lastSeq: number } }).data.lastSeq)
@@ -189,5 +217,17 @@ describe.skipIf(skip !== undefined)('scale-out: three instances on one Redis and
     expect(new Set(seqs).size).toBe(seqs.length)
     // Every instance reads the same record (the reads are recorded too, so it may have grown since).
     expect((await read(2)).map((e) => e.seq).slice(0, seqs.length)).toEqual(seqs)
+  })
+
+  it('a reset on one instance resets every instance (runs last)', async () => {
+    const k = await newTenant(0)
+    expect((await call(url(2), 'GET', '/api/wallet/list', { key: k })).status).toBe(200)
+    expect((await call(url(1), 'POST', '/__harness/reset')).status).toBe(200)
+    for (let i = 0; i < N; i++) {
+      const r = await eventually(() => call(url(i), 'GET', '/api/wallet/list', { key: k }), (x) => x.status === 401)
+      expect(r.status, `instance ${i}`).toBe(401)
+      // The fixture key of the config is back on every instance, with the same id.
+      expect((await call(url(i), 'GET', '/api/wallet/list', { key: { key: acme.key, tenantId: acme.id } })).status).toBe(200)
+    }
   })
 })
