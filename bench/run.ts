@@ -1,7 +1,7 @@
 // `npm run bench [-- name...]`: every benchmark of the project, each reported as a ratio against a
 // baseline measured side by side in the same run (never an absolute time alone). Results are printed
 // and written to reports/bench.json. Names: wallet-list, limiter, limiter-redis, record-rss, tracing,
-// sse, scan, client-cpu, shared-state, workers. BENCH_QUICK=1 shortens rounds (for a smoke run, not for figures).
+// sse, scan, client-cpu, shared-state, workers, nats-replay. BENCH_QUICK=1 shortens rounds (for a smoke run, not for figures).
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { compare, load, startServer } from './lib.ts'
 
@@ -84,6 +84,11 @@ const benches: Record<string, Bench> = {
   /** tenzro-mock --workers 2 vs 1 on the shared backends, with the load generator's CPU reported (no goal). */
   async workers () {
     return await (await import('./scale.ts')).benchWorkers({ rounds, durationS })
+  },
+
+  /** 50 clients reconnecting with Last-Event-ID 0: NATS JetStream vs memory log, time to first event and CPU per replayed event (reported). */
+  async 'nats-replay' () {
+    return await (await import('./scale.ts')).benchReplay(quick ? { rounds: 1, events: 200 } : {})
   },
 
   async 'client-cpu' () {

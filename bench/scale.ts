@@ -161,3 +161,48 @@ export async function benchWorkers ({ rounds = 3, durationS = 5 } = {}) {
     await one.stop(); await two.stop(); await b.stop()
   }
 }
+
+/**
+ * Replay on reconnect: `clients` streams reconnect at once with Last-Event-ID 0 to a tenant holding
+ * `events` events, on NATS JetStream vs the memory log (one mock each, the real command). Reported:
+ * median time to the first replayed event and to the last, and the mock's CPU per replayed event.
+ */
+export async function benchReplay ({ clients = 50, events = 1000, rounds = 3 } = {}) {
+  const b = await backends()
+  if (b === undefined) return { skipped: 'redis-server or nats-server not found' }
+  const { openRaw } = await import('../mock-server/test/helpers/sse.ts')
+  const run = async (m: MockProcess) => {
+    const k = await newKey(m)
+    for (let i = 0; i < events; i++) {
+      await fetch(m.url + '/__harness/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: k.tenantId, type: 'wallet.updated', data: { i, note: 'x'.repeat(200) } }) })
+    }
+    const out: Array<{ firstMs: number, lastMs: number, cpuPerEventUs: number }> = []
+    for (let r = 0; r < rounds + 1; r++) {
+      const cpu0 = procCpuUs(m.child.pid!)
+      const t0 = performance.now()
+      const firsts: number[] = []
+      const lasts: number[] = []
+      await Promise.all(Array.from({ length: clients }, async () => {
+        const s = await openRaw(`${m.url}/api/events/stream`, { 'x-api-key': k.key, 'x-tenant-id': k.tenantId, 'last-event-id': '0' })
+        await s.waitFor((x) => x.text().includes('\ndata:'), 30_000, 'first event')
+        firsts.push(performance.now() - t0)
+        await s.waitFor((x) => x.text().includes(`id: ${events}\n`), 60_000, 'last event')
+        lasts.push(performance.now() - t0)
+        s.close()
+      }))
+      // The first round warms both up.
+      if (r > 0) out.push({ firstMs: median(firsts), lastMs: median(lasts), cpuPerEventUs: (procCpuUs(m.child.pid!) - cpu0) / (clients * events) })
+    }
+    return { firstEventMs: median(out.map((x) => x.firstMs)), lastEventMs: median(out.map((x) => x.lastMs)), cpuPerEventUs: median(out.map((x) => x.cpuPerEventUs)) }
+  }
+  const base: MockConfigInput = { logLevel: 'warn', rateLimit: { limit: 1_000_000_000, maxStreamsPerKey: clients * 2 } }
+  const nats = await startMockProcess({ ...base, events: { backend: b.nats.url } })
+  const memory = await startMockProcess(base)
+  try {
+    const n = await run(nats)
+    const m = await run(memory)
+    return { name: `${clients} clients reconnecting with Last-Event-ID 0, ${events} events each`, nats: n, memory: m, cpuPerEventRatio: n.cpuPerEventUs / m.cpuPerEventUs, rounds }
+  } finally {
+    await nats.stop(); await memory.stop(); await b.stop()
+  }
+}
