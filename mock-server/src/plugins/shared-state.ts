@@ -18,7 +18,13 @@ export default fp(async function sharedState (app, opts: { shared: SharedState }
     return shared.catchUp().then(() => undefined, unavailableAnswer)
   })
   app.addHook('onSend', async function settle (request: FastifyRequest, _reply: FastifyReply, payload: unknown) {
-    if (request.method !== 'GET' && request.method !== 'HEAD') await shared.settled()
+    if (request.method === 'GET' || request.method === 'HEAD') return payload
+    try {
+      await shared.settled()
+    } catch {
+      // Redis did not take the change: this instance has it, the others may not (README "Scale-out").
+      throw unavailable
+    }
     return payload
   })
 }, { name: 'mock-shared-state', dependencies: ['mock-request-context'] })

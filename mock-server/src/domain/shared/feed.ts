@@ -74,8 +74,15 @@ export async function createFeed ({ url, key, instance, apply, onError, commandT
   }
 
   // What happened before this instance started: everything, in order.
-  const history = await writer.xrange(key, '-', '+')
-  applyEntries(history as Array<[string, string[]]>)
+  try {
+    const history = await writer.xrange(key, '-', '+')
+    applyEntries(history as Array<[string, string[]]>)
+  } catch (err) {
+    // Unreachable: give up now rather than reconnect forever in the background.
+    writer.disconnect()
+    reader.disconnect()
+    throw err
+  }
 
   async function follow (): Promise<void> {
     while (!closed) {

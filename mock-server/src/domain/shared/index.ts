@@ -61,9 +61,11 @@ export async function createSharedState ({ url, prefix = 'tnz:state:', idempoten
   const idempotency: SharedIdempotencyStore = createSharedIdempotencyStore({ redis, prefix, ttlMs: idempotencyTtlMs })
   const record: SharedRecord = createSharedRecord({ redis, prefix, instance, capacity: recordCapacity, onError: (err) => { onError(err, 'shared record') } })
   let settled: Promise<unknown> = Promise.resolve()
+  /** A change that could not be stored since the last settled(): the answer that waits for it fails. */
+  let failure: Error | undefined
 
   function publish (op: Omit<FeedOp, 'o'>): void {
-    settled = feed.publish(op).catch((err: Error) => { onError(err, 'state feed') })
+    settled = feed.publish(op).catch((err: Error) => { failure = err; onError(err, 'state feed') })
   }
 
   return {
@@ -74,8 +76,16 @@ export async function createSharedState ({ url, prefix = 'tnz:state:', idempoten
     idempotency,
     record,
     catchUp: () => feed.catchUp(),
-    /** Resolves once every change made here so far is stored (a mutating answer waits for it). */
-    settled: () => Promise.all([settled, record.flushed()]),
+    /**
+     * Resolves once every change made here so far is stored (a mutating answer waits for it); rejects
+     * when one could not be, so that answer says so instead of claiming a change the others never see.
+     */
+    async settled (): Promise<void> {
+      await Promise.all([settled, record.flushed()])
+      const f = failure
+      failure = undefined
+      if (f !== undefined) throw f
+    },
 
     /** Write `target`'s changes through to the feed and apply the other instances' changes to it. */
     attach (target: SharedTarget): void {
@@ -117,7 +127,7 @@ export async function createSharedState ({ url, prefix = 'tnz:state:', idempoten
       target.reset = () => {
         reset()
         publish({ op: 'reset' })
-        settled = Promise.all([settled, record.clear(), idempotency.clear()]).catch((err: Error) => { onError(err, 'shared reset') })
+        settled = Promise.all([settled, record.clear(), idempotency.clear()]).catch((err: Error) => { failure = err; onError(err, 'shared reset') })
       }
       // Every entry this instance records also goes to the merged record (append() goes through appendJson's closure, so both are wrapped).
       const rec = target.record as unknown as { append: (type: string, fields: Record<string, unknown>) => number, appendJson: typeof appendJson }
