@@ -166,6 +166,27 @@ describe.skipIf(skip !== undefined)('scale-out: three instances on one Redis and
     expect(w.child.exitCode).toBe(0)
   })
 
+  it('caps a key\'s concurrent streams over all instances (contract 5.5)', async () => {
+    const k = await newTenant(0)
+    const h = { 'x-api-key': k.key, 'x-tenant-id': k.tenantId }
+    const open = await Promise.all(Array.from({ length: 5 }, (_, i) => openRaw(`${url(i)}/api/events/stream`, h)))
+    expect(open.map((s) => s.status)).toEqual([200, 200, 200, 200, 200])
+    for (let i = 0; i < N; i++) {
+      const sixth = await openRaw(`${url(i)}/api/events/stream`, h)
+      expect(sixth.status, `instance ${i}`).toBe(429)
+      expect(((await sixth.json()) as { error: { code: string } }).error.code).toBe('too_many_streams')
+    }
+    open[0]!.close()
+    const again = await eventually(async () => {
+      const s = await openRaw(`${url(2)}/api/events/stream`, h)
+      if (s.status !== 200) await s.ended
+      return s
+    }, (s) => s.status === 200)
+    expect(again.status).toBe(200)
+    again.close()
+    for (const s of open) s.close()
+  })
+
   it('a fault plan set on one instance applies on every instance', async () => {
     const k = await newTenant(0)
     const put = await call(url(0), 'PUT', '/__harness/faults', { body: { faults: [{ type: 'error', status: 503, retryAfterS: 2, scope: { tenant: k.tenantId } }] } })

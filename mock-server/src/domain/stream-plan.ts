@@ -18,7 +18,8 @@ export interface StreamCaller {
 }
 
 export interface StreamSlotsLike {
-  acquire (keyId: string): boolean
+  /** A promise when the count is shared with other instances (domain/shared/stream-slots.ts). */
+  acquire (keyId: string): boolean | Promise<boolean>
   release (keyId: string): void
 }
 
@@ -89,7 +90,13 @@ export function createStreamPlanner (opts: StreamPlannerOptions) {
     async prepare<A extends StreamCaller> (auth: A, requestId: string, headers: Record<string, string | string[] | undefined>, query: Record<string, unknown>): Promise<StreamPlan<A>> {
       const log = opts.events()
       const req = parseStreamRequest(headers, query)
-      if (!slots.acquire(auth.keyId)) throw tooManyStreams
+      const got = slots.acquire(auth.keyId)
+      if (got === false) throw tooManyStreams
+      if (got !== true) {
+        let ok: boolean
+        try { ok = await got } catch { throw unhealthy }
+        if (!ok) throw tooManyStreams
+      }
       let streamId: string
       let faults: SseFaultDecision | undefined
       try {

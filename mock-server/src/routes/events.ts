@@ -28,7 +28,9 @@ export default async function eventRoutes (app: FastifyInstance) {
   const log = mock.events
   const registry = createStreamRegistry({ heartbeatMs: cfg.heartbeatMs })
   // Without the rate-limit plugin (limits off in a test app) the cap of 5.5 still holds.
-  const slots = app.hasDecorator('streamSlots') ? app.streamSlots : createStreamSlots({ max: mock.config.rateLimit.maxStreamsPerKey })
+  const local = app.hasDecorator('streamSlots') ? app.streamSlots : createStreamSlots({ max: mock.config.rateLimit.maxStreamsPerKey })
+  // Instances that share state cap a key's streams over all of them (domain/shared/stream-slots.ts).
+  const slots = mock.shared === undefined ? local : mock.shared.streamSlots(local, mock.config.rateLimit.maxStreamsPerKey)
   // The builder the msw handler runs too. Traced streams turn their record entries into span events
   // (plugins/telemetry.ts; the plain append when tracing is off).
   const streams = createEventStreams({ context: () => mock, slots, registry, record: app.telemetry.recorder(mock.record.append.bind(mock.record)) })

@@ -16,6 +16,7 @@ import type { Wallet, WalletStore } from '../wallet-store.ts'
 import { createFeed, type Feed, type FeedOp } from './feed.ts'
 import { createSharedIdempotencyStore, type SharedIdempotencyStore } from './idempotency.ts'
 import { createSharedRecord, type SharedRecord } from './record.ts'
+import { createSharedStreamSlots } from './stream-slots.ts'
 
 export type { SharedIdempotencyStore } from './idempotency.ts'
 export type { SharedRecord } from './record.ts'
@@ -60,6 +61,7 @@ export async function createSharedState ({ url, prefix = 'tnz:state:', idempoten
   const pepper = (await redis.get(`${prefix}pepper`))!
   const idempotency: SharedIdempotencyStore = createSharedIdempotencyStore({ redis, prefix, ttlMs: idempotencyTtlMs })
   const record: SharedRecord = createSharedRecord({ redis, prefix, instance, capacity: recordCapacity, onError: (err) => { onError(err, 'shared record') } })
+  const slots = createSharedStreamSlots({ redis, prefix, instance, onError: (err) => { onError(err, 'stream slots') } })
   let settled: Promise<unknown> = Promise.resolve()
   /** A change that could not be stored since the last settled(): the answer that waits for it fails. */
   let failure: Error | undefined
@@ -76,6 +78,8 @@ export async function createSharedState ({ url, prefix = 'tnz:state:', idempoten
     idempotency,
     record,
     catchUp: () => feed.catchUp(),
+    /** The stream cap of contract 5.5 over every instance, around this instance's own slots. */
+    streamSlots: slots.wrap,
     /**
      * Resolves once every change made here so far is stored (a mutating answer waits for it); rejects
      * when one could not be, so that answer says so instead of claiming a change the others never see.
@@ -159,7 +163,8 @@ export async function createSharedState ({ url, prefix = 'tnz:state:', idempoten
     },
 
     async close (): Promise<void> {
-      await settled
+      slots.stop()
+      await settled.catch(() => {})
       await feed.close()
     }
   }
