@@ -205,6 +205,36 @@ describe.skipIf(skip !== undefined)('scale-out: three instances on one Redis and
     for (let i = 0; i < N; i++) expect((await eventually(() => call(url(i), 'GET', '/api/wallet/list', { key: k }), (x) => x.status === 200)).status).toBe(200)
   })
 
+  it('counts a plan\'s faults over all instances: after and times hold in all, not per instance', async () => {
+    const k = await newTenant(1)
+    const h = { 'x-api-key': k.key, 'x-tenant-id': k.tenantId }
+    const put = await call(url(2), 'PUT', '/__harness/faults', { body: { faults: [
+      { id: 'e', type: 'error', status: 500, after: 2, times: 3, scope: { tenant: k.tenantId, route: 'GET /api/wallet/list' } },
+      { id: 'r', type: 'sse-reject', status: 429, times: 2, scope: { tenant: k.tenantId } }
+    ] } })
+    expect(put.status).toBe(200)
+    try {
+      // Every instance has the plan before the requests start.
+      for (let i = 0; i < N; i++) expect((await call(url(i), 'GET', '/__harness/faults')).body.data.faults).toHaveLength(2)
+      const statuses: number[] = []
+      for (let i = 0; i < 12; i++) statuses.push((await call(url(i), 'GET', '/api/wallet/list', { key: k })).status)
+      expect(statuses).toEqual([200, 200, 500, 500, 500, 200, 200, 200, 200, 200, 200, 200])
+      const streams: number[] = []
+      for (let i = 0; i < 4; i++) {
+        const s = await openRaw(`${url(i)}/api/events/stream`, h)
+        streams.push(s.status)
+        s.close()
+      }
+      expect(streams).toEqual([429, 429, 200, 200])
+      for (let i = 0; i < N; i++) {
+        const stats = (await call(url(i), 'GET', '/__harness/faults')).body.data.stats
+        expect(stats).toEqual([{ id: 'e', type: 'error', seen: 12, applied: 3 }, { id: 'r', type: 'sse-reject', seen: 4, applied: 2 }])
+      }
+    } finally {
+      await call(url(0), 'DELETE', '/__harness/faults')
+    }
+  })
+
   it('the control API of any instance returns the merged record, complete and in order', async () => {
     const k = await newTenant(0)
     const before = Number((await fetch(url(0) + '/__harness/record/stats').then((r) => r.json()) as { data: { lastSeq: number } }).data.lastSeq)

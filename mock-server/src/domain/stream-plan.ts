@@ -5,7 +5,7 @@
 import { ApiError, MESSAGES, type ErrorDetail } from '../errors.ts'
 import type { EventLog } from './event-log/types.ts'
 import { parseSubjects, type SubjectFilter } from './event-log/subjects.ts'
-import type { FaultPlan, SseFaultDecision } from './fault-plan.ts'
+import type { FaultPlan, FaultTarget, SseFaultDecision } from './fault-plan.ts'
 import type { RecordEntryType } from './record.ts'
 
 const ID_RE = /^\d{1,15}$/
@@ -73,6 +73,8 @@ export interface StreamPlannerOptions {
   maxStreamsPerKey: number
   /** The `retry:` the stream opens with unless a fault sets another (4.3). */
   retryMs: () => number
+  /** Instances that share state decide SSE faults with shared counters (domain/shared/fault-counters.ts). */
+  sseFaults?: ((plan: FaultPlan, t: FaultTarget) => Promise<SseFaultDecision | undefined>) | undefined
 }
 
 /** Plans streams; a plan holds a slot until the stream that runs it closes or it is abandoned. */
@@ -102,7 +104,12 @@ export function createStreamPlanner (opts: StreamPlannerOptions) {
       try {
         streamId = `str_${(++counter).toString().padStart(6, '0')}`
         const plan = opts.faults()
-        faults = plan.hasSse ? plan.sse({ tenantId: auth.tenantId, tenantSlug: auth.tenantSlug, keyId: auth.keyId, method: 'GET', route: '/api/events/stream' }) : undefined
+        const target = { tenantId: auth.tenantId, tenantSlug: auth.tenantSlug, keyId: auth.keyId, method: 'GET', route: '/api/events/stream' }
+        if (!plan.hasSse) faults = undefined
+        else if (opts.sseFaults === undefined) faults = plan.sse(target)
+        else {
+          try { faults = await opts.sseFaults(plan, target) } catch { throw unhealthy }
+        }
         if (faults?.reject !== undefined) {
           // 7.2: refuse (re)connection attempts with 429 or 503, Retry-After and the envelope (1.5, 5.3).
           const { status, retryAfterS } = faults.reject

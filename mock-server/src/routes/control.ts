@@ -52,9 +52,11 @@ export default async function controlRoutes (app: FastifyInstance) {
     reply.send(ok(request, app.mock.keys.tenants().map((t) => ({ id: t.id, slug: t.slug, quota: t.quota ?? null, wallets: app.mock.wallets.count(t.id) }))))
   })
 
-  app.get('/__harness/faults', { config }, function (request, reply) {
+  app.get('/__harness/faults', { config }, async function (request, reply) {
     const plan = app.mock.faults
-    reply.send(ok(request, { seed: plan.seed, faults: plan.spec.faults, stats: plan.stats() }))
+    // With shared state the counts are every instance's (domain/shared/fault-counters.ts).
+    const stats = app.mock.shared === undefined ? plan.stats() : await app.mock.shared.faults.stats(plan)
+    return reply.send(ok(request, { seed: plan.seed, faults: plan.spec.faults, stats }))
   })
 
   app.put('/__harness/faults', { config }, function (request, reply) {

@@ -8,7 +8,7 @@
 // feed; a mutating request's answer waits until its changes are stored (`settled`), so whatever a
 // client learns from one instance, every other can look up. A miss (a key not known here yet) asks for
 // the feed up to now (`catchUp`) before refusing.
-import { randomBytes, randomInt } from 'node:crypto'
+import { randomBytes, randomInt, randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { FaultPlanInput } from '../fault-plan.ts'
 import type { KeyRecord, KeyStore, Tenant } from '../key-store.ts'
@@ -17,9 +17,11 @@ import { createFeed, type Feed, type FeedOp } from './feed.ts'
 import { createSharedIdempotencyStore, type SharedIdempotencyStore } from './idempotency.ts'
 import { createSharedRecord, type SharedRecord } from './record.ts'
 import { createSharedStreamSlots } from './stream-slots.ts'
+import { createSharedFaultCounters } from './fault-counters.ts'
 
 export type { SharedIdempotencyStore } from './idempotency.ts'
 export type { SharedRecord } from './record.ts'
+export type { SharedFaultCounters } from './fault-counters.ts'
 
 /** What of the mock's context the shared state writes through and applies the feed to. */
 export interface SharedTarget {
@@ -61,6 +63,7 @@ export async function createSharedState ({ url, prefix = 'tnz:state:', idempoten
   const pepper = (await redis.get(`${prefix}pepper`))!
   const idempotency: SharedIdempotencyStore = createSharedIdempotencyStore({ redis, prefix, ttlMs: idempotencyTtlMs })
   const record: SharedRecord = createSharedRecord({ redis, prefix, instance, capacity: recordCapacity, onError: (err) => { onError(err, 'shared record') } })
+  const faults = createSharedFaultCounters({ redis, prefix })
   const slots = createSharedStreamSlots({ redis, prefix, instance, onError: (err) => { onError(err, 'stream slots') } })
   let settled: Promise<unknown> = Promise.resolve()
   /** A change that could not be stored since the last settled(): the answer that waits for it fails. */
@@ -78,6 +81,8 @@ export async function createSharedState ({ url, prefix = 'tnz:state:', idempoten
     idempotency,
     record,
     catchUp: () => feed.catchUp(),
+    /** Fault counters over every instance (fault-counters.ts). */
+    faults,
     /** The stream cap of contract 5.5 over every instance, around this instance's own slots. */
     streamSlots: slots.wrap,
     /**
@@ -124,8 +129,11 @@ export async function createSharedState ({ url, prefix = 'tnz:state:', idempoten
         return w
       }
       target.setFaults = (input) => {
+        // Every instance counts this plan under one version: a plan set again starts from zero, as in one process.
+        const v = randomUUID()
+        faults.setVersion(v)
         const plan = setFaults(input)
-        publish({ op: 'faults', input })
+        publish({ op: 'faults', input, v })
         return plan
       }
       target.reset = () => {
@@ -156,7 +164,10 @@ export async function createSharedState ({ url, prefix = 'tnz:state:', idempoten
           case 'key': keys.adopt(op.record as KeyRecord); return
           case 'revoke': revoke(op.id as string); return
           case 'wallet': wallets.adopt(op.tenantId as string, op.wallet as Wallet); return
-          case 'faults': setFaults(op.input as FaultPlanInput); return
+          case 'faults':
+            faults.setVersion(op.v as string)
+            setFaults(op.input as FaultPlanInput)
+            return
           case 'reset': reset()
         }
       }
