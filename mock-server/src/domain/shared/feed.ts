@@ -98,11 +98,22 @@ export async function createFeed ({ url, key, instance, apply, onError, commandT
   }
   void follow()
 
-  /** Resolves once this instance has applied the feed up to `id`. */
+  /** Resolves once this instance has applied the feed up to `id`; rejects when the reader does not get there in time (a lost connection), so no request waits for ever. */
   function reached (id: string): Promise<void> {
     const pair = parseId(id)
     if (!after(pair, lastPair)) return Promise.resolve()
-    return new Promise((resolve) => waiters.push({ id: pair, resolve }))
+    return new Promise((resolve, reject) => {
+      const w = {
+        id: pair,
+        resolve: () => { clearTimeout(timer); resolve() }
+      }
+      const timer = setTimeout(() => {
+        const i = waiters.indexOf(w)
+        if (i !== -1) waiters.splice(i, 1)
+        reject(new Error(`the state feed did not reach ${id} within ${commandTimeoutMs} ms`))
+      }, commandTimeoutMs)
+      waiters.push(w)
+    })
   }
 
   return {
