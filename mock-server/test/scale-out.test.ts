@@ -106,6 +106,28 @@ describe.skipIf(skip !== undefined)('scale-out: three instances on one Redis and
     }
   })
 
+  it('lists wallets made at once on every instance in one order, so a cursor from one instance pages on another', async () => {
+    const k = await newTenant(2)
+    const made = await Promise.all(Array.from({ length: 9 }, (_, i) => call(url(i), 'POST', '/api/wallet/create', { key: k, body: { name: `W${i}`, type: 'single', chain: 'solana' } })))
+    for (const r of made) expect(r.status).toBe(201)
+    const lists = await Promise.all([0, 1, 2].map((i) => eventually(() => call(url(i), 'GET', '/api/wallet/list?limit=100', { key: k }), (r) => r.body.data.length === 11)))
+    const ids = lists.map((r) => r.body.data.map((w: { id: string }) => w.id))
+    expect(ids[0]).toHaveLength(11)
+    expect(ids[1]).toEqual(ids[0])
+    expect(ids[2]).toEqual(ids[0])
+    const paged: string[] = []
+    let cursor: string | null = null
+    for (let page = 0; page < 3; page++) {
+      const q: string = cursor === null ? '' : `&cursor=${cursor}`
+      const r = await call(url(page), 'GET', `/api/wallet/list?limit=4${q}`, { key: k })
+      expect(r.status).toBe(200)
+      paged.push(...r.body.data.map((w: { id: string }) => w.id))
+      cursor = r.body.meta.cursor
+    }
+    expect(cursor).toBeNull()
+    expect(paged).toEqual(ids[0])
+  })
+
   it('revocation on one instance refuses the key and closes its streams on every instance', async () => {
     const k = await newTenant(2)
     const streams = await Promise.all([0, 1, 2].map((i) => openRaw(`${url(i)}/api/events/stream`, { 'x-api-key': k.key, 'x-tenant-id': k.tenantId })))

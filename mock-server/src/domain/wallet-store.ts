@@ -101,6 +101,21 @@ export function createWalletStore ({ seed, now, fixturesPerTenant, createRandom 
       return make(t, input.name, input.type, input.chain, now(), createRandom)
     },
 
+    /**
+     * A new wallet as create() makes it, not yet listed: instances that share state (domain/shared/)
+     * list it when the change feed hands it back, so every instance lists wallets in one order.
+     */
+    build (tenantId: string, input: { name: string, type: WalletType, chain: Chain }): Wallet {
+      if (!byTenant.has(tenantId)) throw new TypeError('unknown tenant')
+      const random = createRandom ?? byTenant.get(tenantId)!.random
+      let id: string
+      do {
+        id = 'wal_'
+        for (let i = 0; i < 16; i++) id += ID_ALPHABET[Math.floor(random() * ID_ALPHABET.length)]
+      } while (ids.has(id))
+      return { id, name: input.name, type: input.type, chain: input.chain, address: addressFor(input.chain, bytes(random, 32)), createdAt: new Date(now()).toISOString() }
+    },
+
     /** Take a wallet made by another instance (domain/shared/), as it is; false when it is known already. */
     adopt (tenantId: string, w: Wallet): boolean {
       const t = byTenant.get(tenantId)

@@ -64,7 +64,8 @@ export async function createFeed ({ url, key, instance, apply, onError, commandT
       if (json === undefined) continue
       let op: FeedOp
       try { op = JSON.parse(json) as FeedOp } catch { continue }
-      if (op.o === instance) continue
+      // This instance's own changes were applied when made, except those it asked to get back (`self`).
+      if (op.o === instance && op.self !== true) continue
       try { apply(op) } catch (err) { onError(err as Error) }
     }
     for (let i = waiters.length - 1; i >= 0; i--) {
@@ -132,10 +133,7 @@ export async function createFeed ({ url, key, instance, apply, onError, commandT
       await reached(newest[0]![0])
     },
 
-    /** Forget the history (on reset): what follows the reset entry is all a late instance needs. */
-    async trimTo (id: string): Promise<void> {
-      await writer.xtrim(key, 'MINID', id)
-    },
+    reached,
 
     redis: writer,
 

@@ -70,7 +70,9 @@ export async function createSharedState ({ url, prefix = 'tnz:state:', idempoten
   let failure: Error | undefined
 
   function publish (op: Omit<FeedOp, 'o'>): void {
-    settled = feed.publish(op).catch((err: Error) => { failure = err; onError(err, 'state feed') })
+    // A change this instance applies only when the feed hands it back (`self`) is settled once it has.
+    const stored = feed.publish(op)
+    settled = (op.self === true ? stored.then((id) => feed.reached(id)) : stored).catch((err: Error) => { failure = err; onError(err, 'state feed') })
   }
 
   return {
@@ -102,7 +104,6 @@ export async function createSharedState ({ url, prefix = 'tnz:state:', idempoten
       const addTenant = target.addTenant
       const createKey = keys.createKey
       const revoke = keys.revoke
-      const createWallet = wallets.create
       const setFaults = target.setFaults
       const reset = target.reset
       const appendJson = target.record.appendJson as (type: string, fields: Record<string, unknown>) => string
@@ -123,9 +124,11 @@ export async function createSharedState ({ url, prefix = 'tnz:state:', idempoten
         if (k !== undefined && before === undefined) publish({ op: 'revoke', id })
         return k
       }
+      // A wallet is listed when the feed hands it back, here as everywhere: every instance lists the
+      // tenant's wallets in the feed's order, so a list cursor from one instance pages on another.
       wallets.create = (tenantId, input) => {
-        const w = createWallet(tenantId, input)
-        publish({ op: 'wallet', tenantId, wallet: w })
+        const w = wallets.build(tenantId, input)
+        publish({ op: 'wallet', tenantId, wallet: w, self: true })
         return w
       }
       target.setFaults = (input) => {
