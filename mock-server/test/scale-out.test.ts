@@ -257,6 +257,25 @@ describe.skipIf(skip !== undefined)('scale-out: three instances on one Redis and
     }
   })
 
+  it('a create whose response was lost, retried on another instance, is replayed there: one wallet', async () => {
+    const k = await newTenant(0)
+    await call(url(0), 'PUT', '/__harness/faults', { body: { faults: [{ type: 'lost-response', times: 1, scope: { tenant: k.tenantId } }] } })
+    try {
+      const body = { name: 'Lost', type: 'mpc', chain: 'ethereum' }
+      const headers = { 'x-idempotency-key': 'lost-1' }
+      await expect(call(url(0), 'POST', '/api/wallet/create', { key: k, body, headers })).rejects.toThrow()
+      const retry = await call(url(1), 'POST', '/api/wallet/create', { key: k, body, headers })
+      expect(retry.status).toBe(201)
+      expect(retry.headers.get('idempotent-replayed')).toBe('true')
+      for (let i = 0; i < N; i++) {
+        const list = await eventually(() => call(url(i), 'GET', '/api/wallet/list', { key: k }), (r) => r.body.data.some((w: { name: string }) => w.name === 'Lost'))
+        expect(list.body.data.filter((w: { name: string }) => w.name === 'Lost').map((w: { id: string }) => w.id)).toEqual([retry.body.data.id])
+      }
+    } finally {
+      await call(url(0), 'DELETE', '/__harness/faults')
+    }
+  })
+
   it('the control API of any instance returns the merged record, complete and in order', async () => {
     const k = await newTenant(0)
     const before = Number((await fetch(url(0) + '/__harness/record/stats').then((r) => r.json()) as { data: { lastSeq: number } }).data.lastSeq)
