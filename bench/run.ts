@@ -1,9 +1,9 @@
 // `npm run bench [-- name...]`: every benchmark of the project, each reported as a ratio against a
 // baseline measured side by side in the same run (never an absolute time alone). Results are printed
 // and written to reports/bench.json. Names: wallet-list, limiter, limiter-redis, record-rss, metrics, tracing,
-// sse, scan, shedding, client-cpu; soak and fuzz run only when named. BENCH_QUICK=1 shortens rounds (for a
-// smoke run, not for figures); BENCH_ROUNDS and BENCH_DURATION_S set them (more, shorter alternating
-// rounds average out a busy machine).
+// sse, scan, shedding, client-cpu, shared-state, workers, nats-replay; soak and fuzz run only when named.
+// BENCH_QUICK=1 shortens rounds (for a smoke run, not for figures); BENCH_ROUNDS and BENCH_DURATION_S set
+// them (more, shorter alternating rounds average out a busy machine).
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { compare, load, median, startServer, type RunningServer } from './lib.ts'
 
@@ -139,6 +139,21 @@ const benches: Record<string, Bench> = {
     const { runFuzz } = await import('../mock-server/test/fuzz/run.ts')
     const r = await runFuzz({ numRuns: Number(process.env.FUZZ_RUNS ?? (quick ? 20_000 : 200_000)), seed: Number(process.env.FUZZ_SEED ?? Date.now() % 1e9) })
     return { ...r, failures: r.failures.slice(0, 20), leaks: r.leaks.slice(0, 20) }
+  },
+
+  /** One mock with shared state (Redis, NATS) vs in-memory: CPU per request (reported, no goal). Needs redis-server and nats-server. */
+  async 'shared-state' () {
+    return await (await import('./scale.ts')).benchSharedState({ rounds, durationS })
+  },
+
+  /** tenzro-mock --workers 2 vs 1 on the shared backends, with the load generator's CPU reported (no goal). */
+  async workers () {
+    return await (await import('./scale.ts')).benchWorkers({ rounds, durationS })
+  },
+
+  /** 50 clients reconnecting with Last-Event-ID 0: NATS JetStream vs memory log, time to first event and CPU per replayed event (reported). */
+  async 'nats-replay' () {
+    return await (await import('./scale.ts')).benchReplay(quick ? { rounds: 1, events: 200 } : {})
   },
 
   async 'client-cpu' () {

@@ -9,6 +9,7 @@ import { BODY_ERRORS, createMethodTable, createRequestIdGenerator, errorEnvelope
 import { createLogger, serializeError } from './logger.ts'
 import { clientErrorFor, inFlightOn, rawAnswer, serverOptions } from './http-layer.ts'
 import { createEventLog } from './domain/event-log/index.ts'
+import { createSharedState, type SharedState } from './domain/shared/index.ts'
 import type { EventLog } from './domain/event-log/types.ts'
 import type { Tracer } from '@opentelemetry/api'
 import requestContext from './plugins/request-context.ts'
@@ -22,6 +23,7 @@ import record from './plugins/record.ts'
 import telemetry from './plugins/telemetry.ts'
 import tlsFaults from './plugins/tls-faults.ts'
 import metrics from './plugins/metrics.ts'
+import sharedState from './plugins/shared-state.ts'
 import healthRoutes from './routes/health.ts'
 import walletRoutes from './routes/wallets.ts'
 import keyRoutes from './routes/keys.ts'
@@ -126,9 +128,23 @@ function toApiError (err: FastifyError | ApiError): ApiError {
 export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise<FastifyInstance> {
   const now = deps.now ?? Date.now
   const events = deps.eventLog ?? await createEventLog(config.events, { now, seed: config.seed })
-  const context = createMockContext(config, { now, events })
   const logStream = deps.logStream ?? pino.destination({ fd: 1, sync: false })
   const logger = createLogger({ level: config.logLevel, unsafeDisableRedaction: config.unsafeDisableRedaction, stream: logStream })
+  let shared: SharedState | undefined
+  if (config.state.store !== 'memory') {
+    try {
+      shared = await createSharedState({
+        url: config.state.store,
+        idempotencyTtlMs: config.idempotency.ttlMs,
+        recordCapacity: config.record.capacity,
+        onError: (err, what) => { logger.warn({ err: { message: err.message } }, `${what}: Redis call failed`) }
+      })
+    } catch (err) {
+      await events.close().catch(() => {})
+      throw err
+    }
+  }
+  const context = createMockContext(config, { now, events, ...(shared === undefined ? {} : { shared }) })
   const nextId = createRequestIdGenerator()
 
   const app = Fastify({
@@ -200,8 +216,9 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
   await app.register(overload, { config: config.overload })
   await app.register(controlGuard, { token: config.controlToken, allowRemote: config.controlAllowRemote })
   if (deps.tls?.rogue !== undefined) await app.register(tlsFaults, { context: ctx, trusted: deps.tls, rogue: deps.tls.rogue })
-  await app.register(auth, { keys: () => ctx().keys })
-  await app.register(idempotency, { store: () => ctx().idempotency })
+  if (shared !== undefined) await app.register(sharedState, { shared })
+  await app.register(auth, { keys: () => ctx().keys, catchUp: shared?.catchUp })
+  await app.register(idempotency, { store: () => ctx().idempotency, shared: shared?.idempotency })
   await app.register(faults, { context: ctx })
   await app.register(rateLimit, { config, store: deps.limiterStore })
   await app.register(record, {
@@ -238,6 +255,7 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
   app.addHook('onClose', async () => {
     await context.events?.close()
     await context.record.close()
+    await shared?.close()
   })
 
   await app.ready()

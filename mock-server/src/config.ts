@@ -61,6 +61,11 @@ export interface MockConfig {
   tenants: TenantConfig[]
   walletsPerTenant: number
   record: { capacity: number, file: string | undefined }
+  /**
+   * Where tenants, keys, wallets, idempotency records, fault plans and the merged record live: 'memory'
+   * (this process only) or a redis:// URL shared by instances that serve as one (README "Scale-out").
+   */
+  state: { store: string }
   idempotency: { ttlMs: number, capacity: number }
   rateLimit: {
     enabled: boolean
@@ -107,6 +112,7 @@ export const DEFAULT_CONFIG: MockConfig = {
   tenants: [{ slug: 'acme' }, { slug: 'globex' }],
   walletsPerTenant: 25,
   record: { capacity: 100_000, file: undefined },
+  state: { store: 'memory' },
   idempotency: { ttlMs: 24 * 3600 * 1000, capacity: 100_000 },
   rateLimit: {
     enabled: true,
@@ -154,6 +160,7 @@ export function resolveConfig (input: MockConfigInput = {}): MockConfig {
     ...DEFAULT_CONFIG,
     ...input,
     record: { ...DEFAULT_CONFIG.record, ...input.record },
+    state: { ...DEFAULT_CONFIG.state, ...input.state },
     idempotency: { ...DEFAULT_CONFIG.idempotency, ...input.idempotency },
     rateLimit: { ...DEFAULT_CONFIG.rateLimit, ...input.rateLimit, routes: { ...input.rateLimit?.routes } },
     events: { ...DEFAULT_CONFIG.events, ...input.events },
@@ -212,6 +219,7 @@ export function resolveConfig (input: MockConfigInput = {}): MockConfig {
     if (p.windowMs !== undefined) int(`rateLimit.routes.${route}.windowMs`, p.windowMs, 1000, 24 * 3600 * 1000)
     if (p.algorithm !== undefined && !ALGORITHMS.includes(p.algorithm)) d.push({ field: `rateLimit.routes.${route}.algorithm`, message: `must be one of ${ALGORITHMS.join(', ')}` })
   }
+  if (typeof c.state.store !== 'string' || !(c.state.store === 'memory' || /^rediss?:\/\/\S+$/.test(c.state.store))) d.push({ field: 'state.store', message: 'must be "memory" or a redis:// URL' })
   if (typeof c.events.backend !== 'string' || !(c.events.backend === 'memory' || /^nats:\/\/\S+$/.test(c.events.backend))) d.push({ field: 'events.backend', message: 'must be "memory" or a nats:// URL' })
   int('events.capacity', c.events.capacity, 10, 10_000_000)
   int('events.retryMs', c.events.retryMs, 0, 3_600_000)

@@ -7,18 +7,22 @@ import { createIdempotencyStore } from './domain/idempotency-store.ts'
 import { createKeyStore, type Tenant } from './domain/key-store.ts'
 import { createRecord } from './domain/record.ts'
 import { createWalletStore } from './domain/wallet-store.ts'
+import type { SharedState } from './domain/shared/index.ts'
 
 export interface MockDeps {
   /** Epoch ms; inject a fake clock in tests (house style principle 3). */
   now?: () => number
   /** The event log (contract 4); buildApp creates one from config.events when absent. */
   events?: EventLog
+  /** State shared with other instances (config.state.store); absent, every store is this process's own. */
+  shared?: SharedState
 }
 
 export function createMockContext (config: MockConfig, deps: MockDeps = {}) {
   const now = deps.now ?? Date.now
-  const keys = createKeyStore({ seed: config.seed, now })
-  const wallets = createWalletStore({ seed: config.seed, now, fixturesPerTenant: config.walletsPerTenant })
+  const shared = deps.shared
+  const keys = createKeyStore({ seed: config.seed, now, ...(shared === undefined ? {} : { pepper: shared.pepper, idRandom: shared.random }) })
+  const wallets = createWalletStore({ seed: config.seed, now, fixturesPerTenant: config.walletsPerTenant, ...(shared === undefined ? {} : { createRandom: shared.random }) })
   const record = createRecord({ capacity: config.record.capacity, file: config.record.file, now })
   const idempotency = createIdempotencyStore({ ttlMs: config.idempotency.ttlMs, capacity: config.idempotency.capacity, now })
   let faults: FaultPlan = createFaultPlan({ faults: [] }, config.seed)
@@ -46,9 +50,10 @@ export function createMockContext (config: MockConfig, deps: MockDeps = {}) {
   }
   seed()
 
-  return {
+  const context = {
     config,
     now,
+    shared,
     keys,
     wallets,
     record,
@@ -82,6 +87,8 @@ export function createMockContext (config: MockConfig, deps: MockDeps = {}) {
       return () => { resetListeners.delete(listener) }
     }
   }
+  shared?.attach(context)
+  return context
 }
 
 export type MockContext = ReturnType<typeof createMockContext>

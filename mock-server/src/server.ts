@@ -22,7 +22,14 @@ Options:
   --rate-limit <n>           requests per window per key (default 100)           TENZRO_MOCK_RATE_LIMIT_LIMIT
   --rate-limit-window-ms <n> window length in ms (default 60000)                TENZRO_MOCK_RATE_LIMIT_WINDOW_MS
   --events <backend>         memory (default) or nats://host:port               TENZRO_MOCK_EVENTS
+  --state <store>            memory (default) or redis://host:port: tenants,    TENZRO_MOCK_STATE
+                             keys, wallets, idempotency, faults and the record
+                             shared by every instance on it (README "Scale-out")
   --events-rate <n>          background events per second per tenant (0 = off)   TENZRO_MOCK_EVENTS_RATE_PER_S
+  --workers <n>              serve the port with n processes (node:cluster)     TENZRO_MOCK_WORKERS
+                             on one machine (default 1); needs --state,
+                             --rate-limit-store and --events on shared
+                             backends (README "Scale-out")
   --log-level <level>        fatal|error|warn|info|debug|trace|silent            TENZRO_MOCK_LOG_LEVEL
   --tls                      serve HTTPS (TLS 1.2+) with a CA made for this run  TENZRO_MOCK_TLS=1
   --tls-dir <dir>            where to write the CA and certificates (default a   TENZRO_MOCK_TLS_DIR
@@ -51,7 +58,7 @@ function int (name: string, v: string): number {
 }
 
 /** Flags over environment over config file over defaults. Throws UsageError or ConfigError. */
-export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boolean, input: MockConfigInput, tls?: { dir: string | undefined } } {
+export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boolean, input: MockConfigInput, workers: number, tls?: { dir: string | undefined } } {
   let values
   try {
     values = parseArgs({
@@ -68,6 +75,7 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
         'rate-limit': { type: 'string' },
         'rate-limit-window-ms': { type: 'string' },
         events: { type: 'string' },
+        state: { type: 'string' },
         'events-rate': { type: 'string' },
         'log-level': { type: 'string' },
         tls: { type: 'boolean' },
@@ -76,13 +84,14 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
         'request-timeout-ms': { type: 'string' },
         'max-event-loop-delay-ms': { type: 'string' },
         metrics: { type: 'string' },
+        workers: { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     }).values
   } catch (err) {
     throw new UsageError((err as Error).message)
   }
-  if (values.help === true) return { help: true, input: {} }
+  if (values.help === true) return { help: true, input: {}, workers: 1 }
   const pick = (flag: string | undefined, envName: string) => flag ?? env[envName]
   let input: MockConfigInput = {}
   const file = pick(values.config, 'TENZRO_MOCK_CONFIG')
@@ -108,9 +117,13 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
   const limit = pick(values['rate-limit'], 'TENZRO_MOCK_RATE_LIMIT_LIMIT')
   const windowMs = pick(values['rate-limit-window-ms'], 'TENZRO_MOCK_RATE_LIMIT_WINDOW_MS')
   const events = pick(values.events, 'TENZRO_MOCK_EVENTS')
+  const state = pick(values.state, 'TENZRO_MOCK_STATE')
   const eventsRate = pick(values['events-rate'], 'TENZRO_MOCK_EVENTS_RATE_PER_S')
   const logLevel = pick(values['log-level'], 'TENZRO_MOCK_LOG_LEVEL')
   const metrics = pick(values.metrics, 'TENZRO_MOCK_METRICS')
+  const workersText = pick(values.workers, 'TENZRO_MOCK_WORKERS')
+  const workers = workersText === undefined ? 1 : int('--workers', workersText)
+  if (workers < 1 || workers > 256) throw new UsageError(`--workers must be 1..256, got ${workers}`)
   if (host !== undefined) input.host = host
   if (port !== undefined) input.port = int('--port', port)
   if (seed !== undefined) input.seed = int('--seed', seed)
@@ -127,6 +140,7 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
   if (loopDelay !== undefined) input.overload = { ...input.overload, maxEventLoopDelayMs: int('--max-event-loop-delay-ms', loopDelay) }
   const tlsDir = pick(values['tls-dir'], 'TENZRO_MOCK_TLS_DIR')
   const tlsOn = values.tls === true || env.TENZRO_MOCK_TLS === '1' || env.TENZRO_MOCK_TLS === 'true'
+  if (state !== undefined) input.state = { ...input.state, store: state }
   if (store !== undefined || limit !== undefined || windowMs !== undefined) {
     input.rateLimit = { ...input.rateLimit }
     if (store !== undefined) input.rateLimit.store = store
@@ -146,7 +160,8 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
     if (metrics !== 'on' && metrics !== 'off') throw new UsageError(`--metrics must be on or off, got ${JSON.stringify(metrics)}`)
     input.metrics = { ...input.metrics, enabled: metrics === 'on' }
   }
-  return { help: false, input, ...(tlsOn || tlsDir !== undefined ? { tls: { dir: tlsDir } } : {}) }
+  if (workers > 1 && (tlsOn || tlsDir !== undefined)) throw new UsageError('--tls serves one process; it cannot be combined with --workers')
+  return { help: false, input, workers, ...(tlsOn || tlsDir !== undefined ? { tls: { dir: tlsDir } } : {}) }
 }
 
 export async function main (argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -162,6 +177,17 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv): Promise<num
       return 2
     }
     throw err
+  }
+  if (parsed.workers > 1) {
+    const { isWorker, runPrimary, unsharedBackends } = await import('./workers.ts')
+    const missing = unsharedBackends(config)
+    if (missing.length > 0) {
+      process.stderr.write(`tenzro-mock: --workers ${parsed.workers} runs ${parsed.workers} processes, which serve as one mock only on shared backends; also pass ${missing.join(', ')}\n(invalid_usage; see tenzro-mock --help)\n`)
+      return 2
+    }
+    if (!isWorker()) return await runPrimary(parsed.workers, config)
+    // The background generator's rate is for the whole mock: each worker makes its share.
+    config = { ...config, events: { ...config.events, generatorRate: config.events.generatorRate / parsed.workers } }
   }
   let app
   let tracing: { shutdown (): Promise<void> } | undefined
@@ -193,8 +219,11 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv): Promise<num
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : config.port
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
-  process.stdout.write(`tenzro-mock listening on ${tls === undefined ? 'http' : 'https'}://${host}:${port}\n`)
-  if (tls !== undefined) process.stdout.write(`tenzro-mock CA certificate ${tls.caFile}\n`)
+  if (parsed.workers > 1) (await import('./workers.ts')).reportListening(port)
+  else {
+    process.stdout.write(`tenzro-mock listening on ${tls === undefined ? 'http' : 'https'}://${host}:${port}\n`)
+    if (tls !== undefined) process.stdout.write(`tenzro-mock CA certificate ${tls.caFile}\n`)
+  }
   await new Promise<void>((resolve) => {
     const stop = () => { resolve() }
     process.once('SIGINT', stop)
@@ -204,5 +233,7 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv): Promise<num
   // Exports the spans still queued.
   await tracing?.shutdown().catch(() => {})
   dropTlsDir()
+  // A worker's channel to its primary would keep it running.
+  if (parsed.workers > 1) process.disconnect?.()
   return 0
 }

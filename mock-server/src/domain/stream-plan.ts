@@ -5,7 +5,7 @@
 import { ApiError, MESSAGES, type ErrorDetail } from '../errors.ts'
 import type { EventLog } from './event-log/types.ts'
 import { parseSubjects, type SubjectFilter } from './event-log/subjects.ts'
-import type { FaultPlan, SseFaultDecision } from './fault-plan.ts'
+import type { FaultPlan, FaultTarget, SseFaultDecision } from './fault-plan.ts'
 import type { RecordEntryType } from './record.ts'
 
 const ID_RE = /^\d{1,15}$/
@@ -18,7 +18,8 @@ export interface StreamCaller {
 }
 
 export interface StreamSlotsLike {
-  acquire (keyId: string): boolean
+  /** A promise when the count is shared with other instances (domain/shared/stream-slots.ts). */
+  acquire (keyId: string): boolean | Promise<boolean>
   release (keyId: string): void
 }
 
@@ -72,6 +73,8 @@ export interface StreamPlannerOptions {
   maxStreamsPerKey: number
   /** The `retry:` the stream opens with unless a fault sets another (4.3). */
   retryMs: () => number
+  /** Instances that share state decide SSE faults with shared counters (domain/shared/fault-counters.ts). */
+  sseFaults?: ((plan: FaultPlan, t: FaultTarget) => Promise<SseFaultDecision | undefined>) | undefined
 }
 
 /** Plans streams; a plan holds a slot until the stream that runs it closes or it is abandoned. */
@@ -89,13 +92,24 @@ export function createStreamPlanner (opts: StreamPlannerOptions) {
     async prepare<A extends StreamCaller> (auth: A, requestId: string, headers: Record<string, string | string[] | undefined>, query: Record<string, unknown>): Promise<StreamPlan<A>> {
       const log = opts.events()
       const req = parseStreamRequest(headers, query)
-      if (!slots.acquire(auth.keyId)) throw tooManyStreams
+      const got = slots.acquire(auth.keyId)
+      if (got === false) throw tooManyStreams
+      if (got !== true) {
+        let ok: boolean
+        try { ok = await got } catch { throw unhealthy }
+        if (!ok) throw tooManyStreams
+      }
       let streamId: string
       let faults: SseFaultDecision | undefined
       try {
         streamId = `str_${(++counter).toString().padStart(6, '0')}`
         const plan = opts.faults()
-        faults = plan.hasSse ? plan.sse({ tenantId: auth.tenantId, tenantSlug: auth.tenantSlug, keyId: auth.keyId, method: 'GET', route: '/api/events/stream' }) : undefined
+        const target = { tenantId: auth.tenantId, tenantSlug: auth.tenantSlug, keyId: auth.keyId, method: 'GET', route: '/api/events/stream' }
+        if (!plan.hasSse) faults = undefined
+        else if (opts.sseFaults === undefined) faults = plan.sse(target)
+        else {
+          try { faults = await opts.sseFaults(plan, target) } catch { throw unhealthy }
+        }
         if (faults?.reject !== undefined) {
           // 7.2: refuse (re)connection attempts with 429 or 503, Retry-After and the envelope (1.5, 5.3).
           const { status, retryAfterS } = faults.reject
@@ -117,6 +131,16 @@ export function createStreamPlanner (opts: StreamPlannerOptions) {
           if (req.resume.id + 1 >= w.firstSeq && upTo >= w.firstSeq) {
             after = Math.max(upTo - faults.duplicate, w.firstSeq - 1)
             duplicateUpTo = upTo
+          }
+        }
+        // 4.4: a stream with no id gets every event published after it opened. It opens for the client
+        // with `retry:`, written after this plan; on a shared log another instance may store events at
+        // any moment, so the starting point is read from the log now (EventLog.position).
+        if (after === undefined && log.position !== undefined) {
+          try {
+            after = await log.position(auth.tenantId)
+          } catch {
+            throw unhealthy
           }
         }
         return { ...req, streamId, auth, requestId, faults, after, duplicateUpTo, retryMs: faults?.retryMs ?? opts.retryMs() }

@@ -48,7 +48,8 @@ export function createEventStreams (opts: EventStreamsOptions) {
     events: () => opts.context().events,
     record,
     maxStreamsPerKey: cfg.rateLimit.maxStreamsPerKey,
-    retryMs: () => opts.context().config.events.retryMs
+    retryMs: () => opts.context().config.events.retryMs,
+    sseFaults: first.shared === undefined ? undefined : (plan, t) => first.shared!.faults.sse(plan, t)
   })
 
   function keyState (keyId: string): 'live' | 'revoked' | 'expired' {

@@ -21,7 +21,7 @@ export { applyAuth, authenticate, presentedKey, type AuthResult } from './auth.t
 export { faultError, restFaultsFor } from './rest-faults.ts'
 export { createRateLimit, type HeaderSink, type RateLimit, type RateLimitOptions, type RouteLimiter } from './rate-limit.ts'
 export { BODY_ERRORS, parseBody } from './body.ts'
-export { applyIdempotency, beginIdempotency, finishIdempotency, type IdempotencyStart } from './idempotency.ts'
+export { applyIdempotency, beginIdempotency, beginSharedIdempotency, finishIdempotency, finishSharedIdempotency, type IdempotencyStart } from './idempotency.ts'
 export { createWallet, walletListPayload } from './wallets.ts'
 export { keyAdmin } from './key-admin.ts'
 export { createEventStreams, parseStreamRequest, SSE_HEADERS, type EventStreams, type EventStreamsOptions, type StreamPlan, type StreamRequest, type StreamSlotsLike } from './event-stream.ts'

@@ -50,9 +50,11 @@ export default async function controlRoutes (app: FastifyInstance) {
     reply.send(ok(request, app.mock.keys.tenants().map((t) => ({ id: t.id, slug: t.slug, quota: t.quota ?? null, wallets: app.mock.wallets.count(t.id) }))))
   })
 
-  app.get('/__harness/faults', { config }, function (request, reply) {
+  app.get('/__harness/faults', { config }, async function (request, reply) {
     const plan = app.mock.faults
-    reply.send(ok(request, { seed: plan.seed, faults: plan.spec.faults, stats: plan.stats() }))
+    // With shared state the counts are every instance's (domain/shared/fault-counters.ts).
+    const stats = app.mock.shared === undefined ? plan.stats() : await app.mock.shared.faults.stats(plan)
+    return reply.send(ok(request, { seed: plan.seed, faults: plan.spec.faults, stats }))
   })
 
   app.put('/__harness/faults', { config }, function (request, reply) {
@@ -66,11 +68,22 @@ export default async function controlRoutes (app: FastifyInstance) {
     reply.send(ok(request, {}))
   })
 
-  app.get('/__harness/record', { config }, function (request, reply) {
+  app.get('/__harness/record', { config }, async function (request, reply) {
     const d: ErrorDetail[] = []
     const q = checkQuery(RECORD_QUERY, request.query, d)
     if (d.length > 0) throw new ApiError('validation_error', 'after must be a record sequence number.', d)
     const after = (q.after as number | undefined) ?? 0
+    const shared = app.mock.shared?.record
+    if (shared !== undefined) {
+      // Instances that share state: every instance's entries, in one order (domain/shared/record.ts).
+      const stats = await shared.stats()
+      reply
+        .header('x-record-last-seq', String(stats.lastSeq))
+        .header('x-record-dropped', String(stats.dropped))
+        .type('application/x-ndjson')
+        .send(Readable.from(shared.lines(after)))
+      return reply
+    }
     const lines = app.mock.record.ndjsonLines(after)
     const stats = app.mock.record.stats()
     reply
@@ -78,10 +91,12 @@ export default async function controlRoutes (app: FastifyInstance) {
       .header('x-record-dropped', String(stats.dropped))
       .type('application/x-ndjson')
       .send(Readable.from(lines))
+    return reply
   })
 
-  app.get('/__harness/record/stats', { config }, function (request, reply) {
-    reply.send(ok(request, app.mock.record.stats()))
+  app.get('/__harness/record/stats', { config }, async function (request, reply) {
+    const shared = app.mock.shared?.record
+    return reply.send(ok(request, shared === undefined ? app.mock.record.stats() : { ...await shared.stats(), instance: app.mock.shared!.instance }))
   })
 
   app.post('/__harness/reset', { config }, function (request, reply) {

@@ -35,7 +35,9 @@ export default async function eventRoutes (app: FastifyInstance) {
   const log = mock.events
   const registry = createStreamRegistry({ heartbeatMs: cfg.heartbeatMs })
   // Without the rate-limit plugin (limits off in a test app) the cap of 5.5 still holds.
-  const slots = app.hasDecorator('streamSlots') ? app.streamSlots : createStreamSlots({ max: mock.config.rateLimit.maxStreamsPerKey })
+  const local = app.hasDecorator('streamSlots') ? app.streamSlots : createStreamSlots({ max: mock.config.rateLimit.maxStreamsPerKey })
+  // Instances that share state cap a key's streams over all of them (domain/shared/stream-slots.ts).
+  const slots = mock.shared === undefined ? local : mock.shared.streamSlots(local, mock.config.rateLimit.maxStreamsPerKey)
   // The builder the msw handler runs too. Traced streams turn their record entries into span events
   // (plugins/telemetry.ts; the plain append when tracing is off).
   const streams = createEventStreams({
@@ -113,6 +115,6 @@ export default async function eventRoutes (app: FastifyInstance) {
     if (!log.healthy()) throw unhealthy
     const e = await app.telemetry.publish(log, tenant.id, o.type as string, o.data === undefined ? {} : o.data, request)
     // `sequence` is the contract's name (7.4); `seq` stays for scripts written against earlier answers.
-    reply.code(201).send({ data: { sequence: e.seq, seq: e.seq, ...eventBody(e) }, meta: { requestId: request.id, timestamp: new Date(mock.now()).toISOString() } })
+    return reply.code(201).send({ data: { sequence: e.seq, seq: e.seq, ...eventBody(e) }, meta: { requestId: request.id, timestamp: new Date(mock.now()).toISOString() } })
   })
 }
