@@ -42,6 +42,7 @@ export function checkReconnection (e: Evidence): CheckResult[] {
   const early: Violation[] = []
   const wrongId: Violation[] = []
   let judged = 0
+  let withId = 0
   for (const d of drops) {
     const retryMs = retryOf.get(d.streamId) ?? e.setup.retryMs
     const attempt = streamReqs.find((r) => r.keyId === d.keyId && r.requestId !== d.requestId && startOf(r) >= d.ts)
@@ -61,6 +62,7 @@ export function checkReconnection (e: Evidence): CheckResult[] {
     // sends them again), but a later one (the id of a frame whose blank line never came) skips an
     // event, and no id at all resumes "live from now" and loses everything in between.
     const got = reopened.lastEventId ?? null
+    if (d.lastId !== null) withId++
     if (d.lastId !== null && (got === null || got > d.lastId)) {
       wrongId.push({ message: got === null ? `resumed without Last-Event-ID after a drop whose last complete event was ${d.lastId}` : `resumed with Last-Event-ID ${got} after a drop whose last complete event was ${d.lastId}: events after ${d.lastId} up to ${got} were never received whole`, at: reopened.ts, requestId: reopened.requestId, expected: d.lastId, got })
     }
@@ -68,7 +70,9 @@ export function checkReconnection (e: Evidence): CheckResult[] {
   const noDrops = 'no stream was dropped early enough to judge'
   out.push(judged === 0 ? skip('reconnection/comes-back', TITLES['comes-back']!, noDrops) : verdict('reconnection/comes-back', TITLES['comes-back']!, back, { drops: judged }, `came back after all ${judged} drops`))
   out.push(judged === 0 ? skip('reconnection/respects-retry', TITLES['respects-retry']!, noDrops) : verdict('reconnection/respects-retry', TITLES['respects-retry']!, early, { drops: judged, toleranceMs: tol }, `every reconnect waited at least retry: (tolerance ${tol} ms)`))
-  out.push(judged === 0 ? skip('reconnection/last-event-id', TITLES['last-event-id']!, noDrops) : verdict('reconnection/last-event-id', TITLES['last-event-id']!, wrongId, { drops: judged }, `every resume carried a Last-Event-ID no later than the last complete event`))
+  out.push(judged === 0 ? skip('reconnection/last-event-id', TITLES['last-event-id']!, noDrops)
+    : withId === 0 ? skip('reconnection/last-event-id', TITLES['last-event-id']!, `none of the ${judged} drops came after a complete event: there was no id to resume from`, { drops: judged })
+      : verdict('reconnection/last-event-id', TITLES['last-event-id']!, wrongId, { drops: judged, dropsAfterAnEvent: withId }, `every resume carried a Last-Event-ID no later than the last complete event`))
 
   // Hot loop: stream attempts (accepted or refused) per second.
   const hot: Violation[] = []
@@ -79,7 +83,13 @@ export function checkReconnection (e: Evidence): CheckResult[] {
     if (n > worst) worst = n
     if (n === MAX_STREAM_ATTEMPTS_PER_S + 1) hot.push({ message: `${n} stream connection attempts within 1 s`, at: startOf(streamReqs[i]!), requestId: streamReqs[i]!.requestId })
   }
-  out.push(verdict('reconnection/no-hot-loop', TITLES['no-hot-loop']!, hot, { attempts: streamReqs.length, maxAttemptsPer1s: worst, limitPer1s: MAX_STREAM_ATTEMPTS_PER_S }, `${streamReqs.length} stream attempts, at most ${worst} in any second`))
+  // Exercised once the client had to reconnect: the server ended a stream (any reason), a stream
+  // stalled, or a connection attempt was refused.
+  const ended = entriesOf(e, 'drop').length + entriesOf(e, 'fault').filter((f) => (f as FaultEntry).fault === 'sse-stall' || (f as FaultEntry).fault === 'sse-reject').length +
+    streamReqs.filter((r) => r.status !== 200).length
+  out.push(ended === 0 && hot.length === 0
+    ? skip('reconnection/no-hot-loop', TITLES['no-hot-loop']!, 'no stream was ended, stalled or refused by the server: the client never had to reconnect', { attempts: streamReqs.length })
+    : verdict('reconnection/no-hot-loop', TITLES['no-hot-loop']!, hot, { attempts: streamReqs.length, maxAttemptsPer1s: worst, limitPer1s: MAX_STREAM_ATTEMPTS_PER_S }, `${streamReqs.length} stream attempts, at most ${worst} in any second`))
 
   // Stalls: the client closes the silent stream within stallDetectMs and tries again. A retry the
   // server refuses (the key was revoked meanwhile) still shows the client noticed.

@@ -105,7 +105,9 @@ export function checkThrottling (e: Evidence): CheckResult[] {
     if (n > worst) worst = n
     if (n === STORM_429_PER_S + 1) storms.push({ message: `${n} 429 answers within 1 s`, at: r429[i]!.ts, requestId: r429[i]!.requestId })
   }
-  out.push(verdict('throttling/no-429-storm', 'No 429 storm', storms, { total429: r429.length, max429Per1s: worst, limitPer1s: STORM_429_PER_S }, `${r429.length} 429s, at most ${worst} in any second`))
+  out.push(r429.length === 0
+    ? skip('throttling/no-429-storm', 'No 429 storm', 'no 429 was answered to the client')
+    : verdict('throttling/no-429-storm', 'No 429 storm', storms, { total429: r429.length, max429Per1s: worst, limitPer1s: STORM_429_PER_S }, `${r429.length} 429s, at most ${worst} in any second`))
 
   // Backoff on 5xx without Retry-After: grows and is jittered.
   const chains = retryChains(reqs, is5xxNoRetryAfter)
@@ -159,8 +161,18 @@ export function checkThrottling (e: Evidence): CheckResult[] {
   const capV: Violation[] = failing
     .filter((c) => failed(c) > e.setup.maxRetries + 1)
     .map((c) => ({ message: `${failed(c)} failed attempts of ${c[0]!.method} ${c[0]!.route ?? c[0]!.path} in a row (cap ${e.setup.maxRetries} retries, so at most ${e.setup.maxRetries + 1} attempts)`, at: startOf(c[0]!), requestId: c[0]!.requestId }))
+  // Exercised only when a failure outlasted the client's patience: a chain past the cap, or one it
+  // gave up on (its last attempt failed and the client went on to other requests). A client whose
+  // every retry chain ended in a success never showed whether it stops.
+  const last = reqs.length === 0 ? 0 : startOf(reqs[reqs.length - 1]!)
+  const gaveUp = failing.filter((c) => {
+    const end = c[c.length - 1]!
+    return (end.status >= 500 || end.status === 429) && last > end.ts
+  })
   out.push(failing.length === 0
     ? skip('throttling/retry-cap', 'Retries are capped', 'the client retried nothing')
-    : verdict('throttling/retry-cap', 'Retries are capped', capV, { chains: failing.length, longestFailingRun: longest, maxRetries: e.setup.maxRetries }, `longest run of failed attempts ${longest} (cap ${e.setup.maxRetries} retries)`))
+    : capV.length === 0 && gaveUp.length === 0
+      ? skip('throttling/retry-cap', 'Retries are capped', `every failing request succeeded within ${longest} attempts: no failure outlasted the client's retries`, { chains: failing.length, longestFailingRun: longest })
+    : verdict('throttling/retry-cap', 'Retries are capped', capV, { chains: failing.length, gaveUp: gaveUp.length, longestFailingRun: longest, maxRetries: e.setup.maxRetries }, `longest run of failed attempts ${longest} (cap ${e.setup.maxRetries} retries)`))
   return out
 }
