@@ -14,6 +14,7 @@ import type { CheckResult } from './checks/types.ts'
 import { createControl, type Control } from './control.ts'
 import type { AnyEntry, CapturedOutput, Evidence } from './evidence.ts'
 import { createOtlpReceiver, type OtlpReceiver } from './otlp/index.ts'
+import { faultCoverage } from './coverage.ts'
 import type { Profile } from './profiles.ts'
 import { summariseRecord, type SuiteReport } from './report/model.ts'
 
@@ -173,6 +174,7 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
     // Let the client's last span batch arrive (exporters flush on shutdown).
     await settle(() => receiver!.spans().length, 300, 3000)
 
+    const planStats = await control.faults().then((p) => p.stats, () => [])
     const all = await control.record(startSeq)
     const record = all.filter((e) => {
       const x = e as Record<string, unknown>
@@ -211,6 +213,7 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
       startedAt: new Date(started).toISOString(),
       durationMs: endMs - started,
       checks,
+      coverage: faultCoverage(faults, planStats, record, [key.id]),
       ...summariseRecord(record, [key.id], started, endMs)
     }
     suite.stats.clientExit = spawnError !== undefined ? `could not start (${spawnError})` : exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`

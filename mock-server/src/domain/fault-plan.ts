@@ -6,7 +6,7 @@ import { ApiError } from '../errors.ts'
 import { deriveRandom } from './random.ts'
 
 export const REST_FAULTS = ['latency', 'error', 'rate-limit-burst', 'lost-response', 'slow-body'] as const
-export const SSE_FAULTS = ['sse-drop', 'sse-duplicate', 'sse-stall', 'sse-reject', 'sse-retry'] as const
+export const SSE_FAULTS = ['sse-drop', 'sse-duplicate', 'sse-gap', 'sse-stall', 'sse-reject', 'sse-retry'] as const
 export const LIMITER_FAULTS = ['over-admit'] as const
 export const FAULT_TYPES = [...REST_FAULTS, ...SSE_FAULTS, ...LIMITER_FAULTS] as const
 export type FaultType = typeof FAULT_TYPES[number]
@@ -45,7 +45,7 @@ export interface FaultSpec {
   afterMs?: number
   eventProbability?: number
   where?: 'between-frames' | 'after-id' | 'before-blank'
-  // sse-duplicate
+  // sse-duplicate: events re-sent; sse-gap: events treated as evicted (default: up to the newest)
   count?: number
   // sse-stall
   durationMs?: number
@@ -67,6 +67,12 @@ export interface FaultTarget {
   method: string
   /** The route pattern, e.g. `/api/wallet/list`. */
   route: string
+  /**
+   * An event stream that resumes (Last-Event-ID or last_event_id). sse-duplicate and sse-gap act on a
+   * resume only, so they count (`after`, `times`) resumes only: a plan reaches every conforming client
+   * the same way, whatever it does on its first connection.
+   */
+  resume?: boolean
 }
 
 interface CompiledFault {
@@ -101,6 +107,8 @@ export interface SseFaultDecision {
   retryMs: number | undefined
   drop: { afterEvents: number | undefined, afterMs: number | undefined, eventProbability: number, where: 'between-frames' | 'after-id' | 'before-blank', random: () => number } | undefined
   duplicate: number
+  /** Fault sse-gap: on this resume, the next `count` events after the requested id (all up to the newest when undefined) count as evicted. */
+  gap: { count: number | undefined } | undefined
   stall: { afterEvents: number, durationMs: number | undefined } | undefined
   labels: string[]
 }
@@ -113,6 +121,7 @@ const ALLOWED_FIELDS: Record<FaultType, readonly string[]> = {
   'slow-body': ['chunkBytes', 'delayMs'],
   'sse-drop': ['afterEvents', 'afterMs', 'eventProbability', 'where'],
   'sse-duplicate': ['count'],
+  'sse-gap': ['count'],
   'sse-stall': ['afterEvents', 'durationMs'],
   'sse-reject': ['status', 'retryAfterS'],
   'sse-retry': ['retryMs'],
@@ -205,6 +214,9 @@ function validateFault (f: unknown, at: string, bad: (field: string, message: st
       break
     case 'sse-duplicate':
       need('count', isInt(o.count, 1, 10_000), 'must be an integer 1..10000')
+      break
+    case 'sse-gap':
+      if (o.count !== undefined) need('count', isInt(o.count, 1, 1e9), 'must be an integer >= 1 (events lost after the requested id; absent: all up to the newest)')
       break
     case 'sse-stall':
       if (o.afterEvents !== undefined) need('afterEvents', isInt(o.afterEvents, 0, 1e9), 'must be an integer >= 0')
@@ -312,8 +324,16 @@ export function createFaultPlan (input: FaultPlanInput, defaultSeed: number) {
     sse (t: FaultTarget): SseFaultDecision | undefined {
       let d: SseFaultDecision | undefined
       for (const c of sse) {
+        const type = c.spec.type
+        if (type === 'sse-duplicate' || type === 'sse-gap') {
+          // Only a resume can repeat or lose events, and one resume is never both: the duplicates
+          // must really be sent. The second of the two waits, uncounted, for the next resume.
+          if (t.resume !== true) continue
+          if (type === 'sse-gap' && (d?.duplicate ?? 0) > 0) continue
+          if (type === 'sse-duplicate' && d?.gap !== undefined) continue
+        }
         if (!fires(c, t)) continue
-        d ??= { reject: undefined, retryMs: undefined, drop: undefined, duplicate: 0, stall: undefined, labels: [] }
+        d ??= { reject: undefined, retryMs: undefined, drop: undefined, duplicate: 0, gap: undefined, stall: undefined, labels: [] }
         const s = c.spec
         switch (s.type) {
           case 'sse-reject':
@@ -327,6 +347,9 @@ export function createFaultPlan (input: FaultPlanInput, defaultSeed: number) {
             break
           case 'sse-duplicate':
             d.duplicate = Math.max(d.duplicate, s.count ?? 1)
+            break
+          case 'sse-gap':
+            d.gap ??= { count: s.count }
             break
           case 'sse-stall':
             d.stall ??= { afterEvents: s.afterEvents ?? 0, durationMs: s.durationMs }
