@@ -420,6 +420,15 @@ describe('reconnection checks', () => {
     expect(gapped(undefined).status).toBe('fail')
   })
 
+  it('give a resync held back by a Retry-After the window from the end of that wait', () => {
+    const a = stream(0, 30_000)
+    const gap: FrameEntry = { seq: ++seq, type: 'frame', ts: T0 + 1000, streamId: a.id, keyId: KEY_ID, id: 40, event: 'stream.gap', from: 20, to: 40 }
+    const told = req(900, { status: 429, retryAfterS: 3 })
+    const judge = (listAt: number) => byId(checkReconnection(evidence([...entries(a), told, gap, req(listAt)], { setup: { resyncWithinMs: 2000 } })), 'reconnection/gap-resync').status
+    expect(judge(900 + 2 + 3000 + 2000)).toBe('pass')
+    expect(judge(900 + 2 + 3000 + 2001)).toBe('fail')
+  })
+
   it('take the resync window from the profile and skip a gap too close to the end', () => {
     expect(gapped(1000 + 4000, { resyncWithinMs: 3000 }).status).toBe('fail')
     expect(gapped(undefined, { endAt: 1000 + RESYNC_WITHIN_MS - 1 }).status).toBe('skip')

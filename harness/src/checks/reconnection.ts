@@ -116,13 +116,33 @@ export function checkReconnection (e: Evidence): CheckResult[] {
   const noResync: Violation[] = []
   const within = e.setup.resyncWithinMs ?? RESYNC_WITHIN_MS
   let gapJudged = 0
+  // A resync the server told to wait (a 429 on the key, a 503 on the list, a spent quota, contract
+  // 5.2, 5.3) is due `within` after the wait ends, not after the gap.
+  const listWaits = answers.map((r) => {
+    const ra = r.status === 429 || (r.status === 503 && r.route === '/api/wallet/list') ? (r.retryAfterS ?? r.rateLimit?.retryAfterS ?? 0) : 0
+    const until = Math.max(ra > 0 ? r.ts + ra * 1000 : 0, r.rateLimit !== null && r.rateLimit.remaining === 0 ? r.rateLimit.resetAtMs : 0)
+    return { keyId: r.keyId, ts: r.ts, until }
+  }).filter((w) => w.until > 0)
+  const resyncDue = (keyId: string, from: number): number => {
+    let due = from + within
+    for (let changed = true; changed;) {
+      changed = false
+      for (const w of listWaits) {
+        if (w.keyId !== keyId || w.ts > due || w.until + within <= due) continue
+        due = w.until + within
+        changed = true
+      }
+    }
+    return due
+  }
   for (const g of gaps) {
-    const resynced = lists.some((l) => l.keyId === g.keyId && startOf(l) >= g.ts && startOf(l) <= g.ts + within)
+    const due = resyncDue(g.keyId, g.ts)
+    const resynced = lists.some((l) => l.keyId === g.keyId && startOf(l) >= g.ts && startOf(l) <= due)
     // A gap too close to the end is judged only if the resync already happened.
-    if (!resynced && g.ts + within > e.setup.endMs) continue
+    if (!resynced && due > e.setup.endMs) continue
     gapJudged++
     if (!resynced) {
-      noResync.push({ message: `stream.gap ${g.from}-${g.to} at ${new Date(g.ts).toISOString()} was not followed by a resync (wallet list) within ${within / 1000} s`, at: g.ts })
+      noResync.push({ message: `stream.gap ${g.from}-${g.to} at ${new Date(g.ts).toISOString()} was not followed by a resync (wallet list) within ${within / 1000} s${due > g.ts + within ? ` of the end of the server's Retry-After (${Math.round((due - g.ts) / 1000)} s in all)` : ''}`, at: g.ts })
     }
   }
   out.push(gapJudged === 0 ? skip('reconnection/gap-resync', TITLES['gap-resync']!, 'no stream.gap early enough to judge') : verdict('reconnection/gap-resync', TITLES['gap-resync']!, noResync, { gaps: gapJudged, resyncWithinMs: within }, `resynchronised after all ${gapJudged} gaps`))

@@ -5,7 +5,7 @@ import { skip, verdict, type CheckResult, type Violation } from './types.ts'
 
 export const STORM_429_PER_S = 5
 /** Slack for another logical request already under way when a 429/503 reached the client. */
-export const CONCURRENT_GRACE_MS = 250
+export const CONCURRENT_GRACE_MS = 500
 /** A median gap below this between retries of a 5xx is no backoff at all. */
 export const AT_ONCE_MS = 30
 /** Gaps at one attempt index that differ by less than this are timer noise, not jitter. */

@@ -326,11 +326,14 @@ export function createFaultPlan (input: FaultPlanInput, defaultSeed: number) {
       for (const c of sse) {
         const type = c.spec.type
         if (type === 'sse-duplicate' || type === 'sse-gap') {
-          // Only a resume can repeat or lose events, and one resume is never both: the duplicates
-          // must really be sent. The second of the two waits, uncounted, for the next resume.
+          // Only a resume can repeat or lose events, so only resumes count toward `after`. One
+          // resume is never both (the duplicates must really be sent): the second of the two in plan
+          // order counts this resume as seen, keeps its `times`, and applies to a later one.
           if (t.resume !== true) continue
-          if (type === 'sse-gap' && (d?.duplicate ?? 0) > 0) continue
-          if (type === 'sse-duplicate' && d?.gap !== undefined) continue
+          if ((type === 'sse-gap' && (d?.duplicate ?? 0) > 0) || (type === 'sse-duplicate' && d?.gap !== undefined)) {
+            if (inScope(c, t)) c.seen++
+            continue
+          }
         }
         if (!fires(c, t)) continue
         d ??= { reject: undefined, retryMs: undefined, drop: undefined, duplicate: 0, gap: undefined, stall: undefined, labels: [] }
