@@ -1,4 +1,4 @@
-// Issue 5: the reference client's CPU cost per request. The mock runs in its own process (bench/lib.ts
+// The reference client's CPU cost per request. The mock runs in its own process (bench/lib.ts
 // startServer), so process.cpuUsage() here is the client side alone. In the same run, alternating
 // round by round, the same requests go out through bare fetch (the runtime's undici: headers, text,
 // JSON.parse, no client logic) as the baseline. Reported: microseconds of CPU (user + system) per

@@ -1,5 +1,5 @@
 // `node bench/limiter-runs.ts [runs] [variant...]`: the limiter's exactness under concurrency (contract
-// 5.4, issue 3). Per seeded run, 200 concurrent clients, each on its own socket, send 2L requests for
+// 5.4). Per seeded run, 200 concurrent clients, each on its own socket, send 2L requests for
 // one key within one window (the clock is frozen through deps.now); exactly L must be admitted and L
 // refused with 429, every response must carry consistent X-RateLimit-* headers, every 429 an honest
 // Retry-After >= 1. Variants: each algorithm on the memory store, the Redis store (algorithm chosen

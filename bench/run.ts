@@ -13,7 +13,7 @@ const HIGH = { rateLimit: { limit: 1_000_000_000 } }
 type Bench = () => Promise<object>
 
 const benches: Record<string, Bench> = {
-  /** Issue 2: GET /api/wallet/list on the default mock (auth, record, logging on; limit high) vs bare Fastify. Goal >= 0.65. */
+  /** GET /api/wallet/list on the default mock (auth, record, logging on; limit high) vs bare Fastify. Goal >= 0.65. */
   async 'wallet-list' () {
     const mock = await startServer({ kind: 'mock', config: HIGH })
     const bare = await startServer({ kind: 'bare' })
@@ -22,7 +22,7 @@ const benches: Record<string, Bench> = {
     } finally { await mock.stop(); await bare.stop() }
   },
 
-  /** Issue 3: limiter on (memory store, limit high) vs the same mock with the limiter off. Goal >= 0.90. */
+  /** Limiter on (memory store, limit high) vs the same mock with the limiter off. Goal >= 0.90. */
   async limiter () {
     const on = await startServer({ kind: 'mock', config: HIGH })
     const off = await startServer({ kind: 'mock', config: { rateLimit: { enabled: false } } })
@@ -31,7 +31,7 @@ const benches: Record<string, Bench> = {
     } finally { await on.stop(); await off.stop() }
   },
 
-  /** Issue 3: Redis store vs memory store (reported, no goal). Needs redis-server. */
+  /** Redis store vs memory store (reported, no goal). Needs redis-server. */
   async 'limiter-redis' () {
     const { startRedis } = await import('../mock-server/test/helpers/redis.ts')
     const redis = await startRedis()
@@ -43,7 +43,7 @@ const benches: Record<string, Bench> = {
     } finally { await r.stop(); await m.stop(); await redis.stop() }
   },
 
-  /** Issue 2: the record stays bounded: 1,000,000 requests leave RSS within 200 MB of where it started. */
+  /** The record stays bounded: 1,000,000 requests leave RSS within 200 MB of where it started. */
   async 'record-rss' () {
     const total = quick ? 100_000 : 1_000_000
     const mock = await startServer({ kind: 'mock', config: HIGH })

@@ -1,4 +1,4 @@
-// Issue 6: leak scanner throughput on realistic log text (pino JSON lines, access-log lines with
+// Leak scanner throughput on realistic log text (pino JSON lines, access-log lines with
 // percent-encoded queries, SSE frames, base64 cursors, trace ids), one canary, with planted leaks
 // so a broken scanner cannot look fast. Baseline, measured side by side: Buffer.indexOf of the raw
 // key over the same bytes. `node bench/scan.ts [sizeMb]`; `bench/run.ts` calls benchScan().

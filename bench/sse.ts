@@ -1,4 +1,4 @@
-// SSE fan-out benchmark (issue 4): the mock's event stream against a minimal node:http SSE server as
+// SSE fan-out benchmark: the mock's event stream against a minimal node:http SSE server as
 // the baseline, measured side by side in one run, each server in its own child process so its RSS is
 // its own.
 //

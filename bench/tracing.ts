@@ -1,4 +1,4 @@
-// Issue 7, performance: what tracing costs the mock, as ratios measured side by side in one run.
+// What tracing costs the mock, as ratios measured side by side in one run.
 //
 //   on:  the mock with tracing on (every request sampled, BatchSpanProcessor, OTLP/HTTP protobuf to a
 //        receiver in a process of its own) vs bare Fastify serving the same JSON. Goal >= 0.50; a

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `tenzro-harness` (issue 6). TypeScript sources run directly on Node >= 22.18 / 24 (type stripping).
+// `tenzro-harness`: run a client against the mock and judge it. TypeScript sources run directly on Node >= 22.18 / 24 (type stripping).
 import { main } from '../harness/src/cli.ts'
 
 main(process.argv.slice(2)).then((code) => {

@@ -1,7 +1,7 @@
 // One judged run of a client: start (or reach) the mock, make a tenant and a canary key, set the
 // fault profile, run the client command with TENZRO_API_URL / TENZRO_API_KEY / TENZRO_TENANT_ID /
 // OTEL_EXPORTER_OTLP_ENDPOINT, stop it after the duration (SIGTERM, then SIGKILL), and judge what it
-// did from the mock's record, its output, its log files and its spans (issue 6 item 3).
+// did from the mock's record, its output, its log files and its spans.
 import { spawn } from 'node:child_process'
 import { createWriteStream, mkdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'

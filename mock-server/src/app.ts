@@ -5,7 +5,7 @@ import pino, { type Bindings, type ChildLoggerOptions, type DestinationStream } 
 import type { MockConfig } from './config.ts'
 import { createMockContext, type MockContext } from './context.ts'
 import { ApiError, isApiError, MESSAGES, type ErrorDetail } from './errors.ts'
-import { BODY_ERRORS, createRequestIdGenerator, errorEnvelope, newRequestState, notFoundError, requestIdFor } from './domain/pipeline.ts'
+import { BODY_ERRORS, createRequestIdGenerator, errorEnvelope, newRequestState, notFoundError, requestIdFor } from './pipeline/index.ts'
 import { createLogger, serializeError } from './logger.ts'
 import { createEventLog } from './domain/event-log/index.ts'
 import type { EventLog } from './domain/event-log/types.ts'
@@ -39,7 +39,7 @@ export interface AppDeps {
   eventLog?: EventLog
   /** Where log lines go (default stdout). */
   logStream?: DestinationStream
-  /** Tracing on (telemetry/sdk.ts startTracing); absent, the telemetry plugin adds no hook (issue 7). */
+  /** Tracing on (telemetry/sdk.ts startTracing); absent, the telemetry plugin adds no hook, so an untraced request pays nothing. */
   tracer?: Tracer
 }
 
@@ -125,7 +125,8 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
 
   const app = Fastify({
     loggerInstance: logger,
-    // One line per request, written by plugins/record.ts, replaces Fastify's two (issue 2 item 7).
+    // One line per request, written by plugins/record.ts from the record entry (key ids, the path
+    // without its query), replaces Fastify's two: half the log volume under load.
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory (logger, bindings, options) {
       return new LazyRequestLogger(logger, bindings, options) as unknown as FastifyBaseLogger

@@ -14,7 +14,7 @@ export interface TenantConfig {
   slug: string
   /** Optional fixed UUID; derived from the seed and slug when absent. */
   id?: string
-  /** Tenant quota shared by all its keys (contract 5.1, issue 3): requests per window. */
+  /** Tenant quota shared by all its keys (contract 5.1): requests per window. */
   quota?: number
   /** Full keys to pre-register (fixtures). Use obviously fake secrets. */
   keys?: Array<{ key: string, name?: string, scopes?: string[], rateLimit?: number, expiresAt?: string }>

@@ -1,5 +1,5 @@
 // The response schemas of the envelopes of contract 1.4 and 1.5 (the envelopes themselves are
-// domain/pipeline.ts dataEnvelope and errorEnvelope, shared with the msw handlers). Schemas list every
+// pipeline/envelopes.ts dataEnvelope and errorEnvelope, shared with the msw handlers). Schemas list every
 // field, so fast-json-stringify drops anything a handler did not mean to send (house style principle 6, layer 1).
 export const metaSchema = {
   type: 'object',

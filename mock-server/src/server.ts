@@ -135,7 +135,7 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv): Promise<num
   try {
     // Loaded only once the options are good: usage errors and --help answer without loading the app.
     const { buildApp } = await import('./app.ts')
-    // Traces only when OTEL_* asks for them (issue 7); the OpenTelemetry SDK is loaded only then, and
+    // Traces only when OTEL_* asks for them; the OpenTelemetry SDK is loaded only then, and
     // NodeSDK reads its settings from process.env.
     const { startTracing, tracingConfigured } = await import('./telemetry/sdk.ts')
     const started = tracingConfigured(env) ? await startTracing() : undefined

@@ -1,4 +1,4 @@
-// What every example client reads: only the variables `tenzro-harness verify` sets (issue 6 item 3).
+// What every example client reads: only the variables `tenzro-harness verify` sets.
 export interface ClientEnv { baseUrl: string, apiKey: string, tenantId: string, otlpEndpoint: string | undefined }
 
 export function readEnv (env: NodeJS.ProcessEnv = process.env): ClientEnv {

@@ -1,4 +1,4 @@
-// The reference Tenzro client (issue 5 item 1): what a well-behaved integration does, so the harness
+// The reference Tenzro client: what a well-behaved integration does, so the harness
 // can show the difference. createTenzroClient({baseUrl, apiKey, tenantId, ...}) validates its options
 // once and returns wallets and events APIs; time, randomness, I/O, tracing and logging are injected
 // (house style principle 3).

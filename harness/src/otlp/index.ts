@@ -1,4 +1,4 @@
-// The embedded OTLP/HTTP trace receiver and the trace assertions (issue 7, items 3 and 4).
+// The embedded OTLP/HTTP trace receiver and the trace assertions that judge a client's spans.
 export { createOtlpReceiver } from './receiver.ts'
 export type { OtlpReceiver, OtlpReceiverOptions, OtlpReceiverStats, OtlpLogger, WaitForSpansResult, Encoding, Coding } from './receiver.ts'
 export type { Span, SpanEvent, SpanLink, SpanKindName, StatusCodeName, AttributeValue, Attributes, InstrumentationScope } from './span.ts'

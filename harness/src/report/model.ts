@@ -1,4 +1,4 @@
-// The report every run produces (issue 6 item 5), built once and rendered as console text, JUnit
+// The report every run produces, built once and rendered as console text, JUnit
 // XML, JSON and HTML. It holds key ids and redacted previews only: never a key.
 import type { CheckResult } from '../checks/types.ts'
 import type { AnyEntry, RequestEntry } from '../evidence.ts'

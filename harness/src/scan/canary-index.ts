@@ -7,7 +7,7 @@
 /** Contract 2.1: `tnz_<tenant>_<secret>`, tenant 1-32 of [a-z0-9], secret 43 base64url chars. */
 export const KEY_FORMAT = /^tnz_([a-z0-9]{1,32})_([A-Za-z0-9_-]{43})$/
 
-/** A leak counts from this many whole characters of a secret (issue 6: "any 12-character run"). */
+/** A leak counts from this many whole characters of a secret (any run of 12 of its characters is a leak). */
 export const MIN_RUN = 12
 
 export type DirectEncoding = 'raw' | 'hex' | 'base64' | 'base64url'

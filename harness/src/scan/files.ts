@@ -3,7 +3,7 @@
 import { createReadStream } from 'node:fs'
 import { lstat, opendir } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
-import type { Finding, StreamOptions } from './leak-scanner.ts'
+import type { Finding, StreamOptions } from './types.ts'
 
 export interface ScanFileOptions extends StreamOptions {
   /** Scan at most this many bytes of the file (the rest is reported as skipped by scanDir). */

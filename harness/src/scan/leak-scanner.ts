@@ -1,44 +1,15 @@
-// The leak scanner of issue 6 ("secrets"): finds canary keys (contract 2.1) in any text or bytes,
-// raw or encoded, whole or as a run of MIN_RUN characters of the secret, and any other Tenzro key
-// through the pattern rules. Built once per set of canaries; scanning is one sampled pass for the
+// The leak scanner: finds canary keys (contract 2.1) in any text or bytes, raw or encoded, whole or
+// as a run of MIN_RUN characters of the secret, and any other Tenzro key through the pattern rules. Built once per set of canaries; scanning is one sampled pass for the
 // canaries plus a few Buffer.indexOf passes for keywords and decoder triggers.
-import { createCanaryIndex, parseCanary, type CanaryRun, type DirectEncoding } from './canary-index.ts'
+import { createCanaryIndex, parseCanary, type CanaryRun } from './canary-index.ts'
 import { createDecoders, type DecodedToken, type DecoderName } from './decoders.ts'
 import { createFileScanning } from './files.ts'
 import { sampleHistogram } from './needle.ts'
 import { redactedPreview, sanitizeLabel, spanLookup, type Spans } from './preview.ts'
 import { createRuleSet, defaultRules, type LeakRule, type RuleMatch } from './rules.ts'
+import type { Encoding, Finding, StreamOptions } from './types.ts'
 
-/**
- * How the leak was written, outermost layer first: `raw`, `hex`, `base64`, `base64url`, `url`
- * (percent-encoded), `json` (escaped), or layers joined by `+`, e.g. `url+base64` for a
- * percent-encoded base64 blob.
- */
-export type Encoding = DirectEncoding | DecoderName | `${DecoderName}+${string}`
-
-export interface Finding {
-  kind: 'canary' | 'rule'
-  /** `canary:<index>` or `rule:<rule id>`. */
-  id: string
-  /** Index into the scanner's `canaries` (canary findings). */
-  canary?: number
-  /** Rule id (rule findings). */
-  rule?: string
-  encoding: Encoding
-  /** `full`: the whole secret is there; `partial`: a run of at least MIN_RUN of its characters. */
-  match: 'full' | 'partial'
-  /** Whole secret characters the match proves (canary findings), or the match length (rules). */
-  covered: number
-  source: string
-  /** Byte offset of the first byte of the leak (in the UTF-8 encoding of a string input). */
-  offset: number
-  length: number
-  /** 1-based line and byte column of `offset`. */
-  line: number
-  column: number
-  /** Where the leak sits, with the leak itself replaced: `...key=«tnz_acme_****»&limit=10...`. */
-  preview: string
-}
+export type { Encoding, Finding, StreamOptions } from './types.ts'
 
 export interface LeakScannerOptions {
   /** Keys (or other tokens of at least 12 characters) that must never appear. */
@@ -47,16 +18,6 @@ export interface LeakScannerOptions {
   rules?: LeakRule[]
   /** How many nested decodings to try (url inside base64, ...). Default 2. */
   maxDecodeDepth?: number
-}
-
-export interface StreamOptions {
-  /**
-   * Bytes kept from one chunk to the next. A leak (including the encoded token around it) up to
-   * three quarters of this long is found whole even when chunks split it. Default 64 KiB.
-   */
-  overlapBytes?: number
-  /** Scan once this many new bytes are buffered. Default 1 MiB. */
-  chunkBytes?: number
 }
 
 interface Hit {

@@ -1,38 +1,37 @@
 // The Tenzro mock as msw request handlers, for tests that run the client in-process (house style,
 // "Layout"). Every request goes through the same framework-free pipeline as the Fastify app
-// (domain/pipeline.ts), in the same order as its hooks: common headers (contract 1.2), authentication
-// (2), REST fault decision (7.2), rate limit (5), body, idempotency (6), latency and error faults,
-// the route, then lost-response and slow-body faults on the way out, and one record entry (7.3).
+// (pipeline/index.ts lists its steps), in the same order as its hooks: common headers (contract 1.2),
+// authentication (2), REST fault decision (7.2), rate limit (5), body, idempotency (6), latency and
+// error faults, the route, then lost-response and slow-body faults on the way out, and one record
+// entry (7.3).
 //
 // The event stream is an ordinary `http.get` handler whose Response body is a ReadableStream fed by
-// the Fastify route's own SseStream, not msw's `sse()`: `sse()` needs a global EventSource (Node 24 has
-// none without --experimental-eventsource), always answers 200 with its own headers (no 401, no 429,
-// no X-RateLimit-*), writes `id:1` where the Fastify mock writes `id: 1`, and cannot send the
-// `: heartbeat` comment or a half-written frame (fault sse-drop `where`). A streamed Response can.
+// the stream builder the Fastify route runs (pipeline/event-stream.ts) and its SseStream, not msw's
+// `sse()`: `sse()` needs a global EventSource (Node 24 has none without --experimental-eventsource),
+// always answers 200 with its own headers (no 401, no 429, no X-RateLimit-*), writes `id:1` where the
+// Fastify mock writes `id: 1`, and cannot send the `: heartbeat` comment or a half-written frame
+// (fault sse-drop `where`). A streamed Response can.
 import type { ServerResponse } from 'node:http'
 import { http, HttpResponse, type HttpHandler } from 'msw'
 import { resolveConfig, type MockConfig, type MockConfigInput } from '../config.ts'
 import { createMockContext, type MockContext } from '../context.ts'
-import { ApiError, type ErrorDetail } from '../errors.ts'
+import { ApiError } from '../errors.ts'
 import type { AuthContext, RequestState, RouteAccess } from '../types.ts'
 import { createMemoryEventLog } from '../domain/event-log/memory.ts'
 import type { EventLog } from '../domain/event-log/types.ts'
-import { isValidSubject } from '../domain/event-log/subjects.ts'
 import { createEventGenerator } from '../domain/event-generator.ts'
-import { validateFaultPlan, type FaultPlanInput } from '../domain/fault-plan.ts'
-import { DEFAULT_SCOPES, SLUG_RE } from '../domain/key-store.ts'
 import { createLimiterStore, createStreamSlots, type LimiterStore } from '../domain/limiter/index.ts'
-import type { RecordEntry } from '../domain/record.ts'
 import {
   applyAuth, applyIdempotency, asApiError, authenticate, beginIdempotency, checkCommonHeaders, createEventStreams,
   createRateLimit, createRequestIdGenerator, createWallet, dataEnvelope, errorEnvelope, faultError, finishIdempotency,
   keyAdmin, newRequestState, notFoundError, parseBody, requestEntry, requestIdFor, restFaultsFor, SSE_HEADERS, walletListPayload,
   type HeaderBag, type RouteLimiter
-} from '../domain/pipeline.ts'
+} from '../pipeline/index.ts'
 import { createStreamRegistry } from '../sse/registry.ts'
-import { eventBody } from '../sse/frames.ts'
-import { checkFields, keyFields, objectBody, throwIfDetails } from '../validate.ts'
+import { createControlHelpers } from './control.ts'
 import { StreamBody } from './stream-body.ts'
+
+export type { CreatedKey } from './control.ts'
 
 /** The real API's base URL (contract 1.1): code under test that talks to it is served by default. */
 export const DEFAULT_BASE_URL = 'https://api.platform.tenzro.com'
@@ -58,13 +57,6 @@ export interface TenzroHandlersOptions {
   onError?: (err: unknown) => void
 }
 
-/** What a key-creating helper returns: the full key, shown this once (contract 2.3). */
-export interface CreatedKey {
-  id: string
-  key: string
-  tenantId: string
-  tenantSlug: string
-}
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'DELETE'
 
@@ -110,7 +102,7 @@ function queryOf (url: URL): Record<string, unknown> {
 }
 
 /**
- * The Tenzro API (contract /work/shared/tenzro-api.md) as msw handlers, served from a mock context:
+ * The Tenzro API (docs/api.md) as msw handlers, served from a mock context:
  * `server.use(...handlers)` or `setupServer(...handlers)`. The helpers stand in for the control API of
  * contract 7.4 (tenants, keys, faults, events, record, reset) without HTTP.
  */
@@ -327,84 +319,12 @@ export function createTenzroHandlers (options: TenzroHandlersOptions = {}) {
   // Everything else under the base URL is 404 not_found in the envelope, like the Fastify mock.
   handlers.push(http.all(baseUrl + '/*', ({ request }) => serve(undefined, request, {})))
 
-  // ---- helpers: the control API of contract 7.4, in process ----------------------------------------
-
-  function tenantOf (idOrSlug: string) {
-    const t = mock.keys.tenant(idOrSlug)
-    if (t === undefined) throw new ApiError('not_found', 'No such tenant.', [{ field: 'tenant', message: 'unknown tenant id or slug' }])
-    return t
-  }
-
   return {
     handlers,
     context: mock,
     baseUrl,
-
-    /** A new tenant and its first key (POST /__harness/tenants). */
-    createTenant (input: { slug?: string, quota?: number, name?: string, scopes?: string[], rateLimit?: number, expiresAt?: string } = {}) {
-      const o = objectBody(input)
-      const d: ErrorDetail[] = []
-      checkFields(o, ['slug', 'rateLimit', 'quota', 'scopes', 'name', 'expiresAt'], d)
-      if (o.slug !== undefined && (typeof o.slug !== 'string' || !SLUG_RE.test(o.slug))) d.push({ field: 'slug', message: 'must be 1-32 chars of [a-z0-9] (contract 2.1)' })
-      else if (typeof o.slug === 'string' && mock.keys.tenant(o.slug) !== undefined) d.push({ field: 'slug', message: 'a tenant with this slug exists' })
-      if (o.quota !== undefined && (typeof o.quota !== 'number' || !Number.isInteger(o.quota) || o.quota < 1)) d.push({ field: 'quota', message: 'must be an integer >= 1 (requests per window for the whole tenant)' })
-      const keyInput = keyFields(o, d, mock.now(), { scopes: DEFAULT_SCOPES })
-      throwIfDetails(d, 'The tenant')
-      const tenant = mock.addTenant(typeof o.slug === 'string' ? o.slug : mock.keys.freeSlug(), typeof o.quota === 'number' ? { quota: o.quota } : {})
-      const { record: k, key } = mock.keys.createKey(tenant, keyInput)
-      return { tenant: { id: tenant.id, slug: tenant.slug }, key: { id: k.id, key } }
-    },
-
-    /** A new key for a tenant named by id or slug (POST /__harness/keys); scopes default to every non-admin scope. */
-    createKey (tenant: string, input: { name?: string, scopes?: string[], rateLimit?: number, expiresAt?: string } = {}): CreatedKey {
-      const o = objectBody(input)
-      const d: ErrorDetail[] = []
-      checkFields(o, ['name', 'scopes', 'rateLimit', 'expiresAt'], d)
-      const keyInput = keyFields(o, d, mock.now(), { scopes: DEFAULT_SCOPES })
-      throwIfDetails(d, 'The key')
-      const t = tenantOf(tenant)
-      const { record: k, key } = mock.keys.createKey(t, keyInput)
-      return { id: k.id, key, tenantId: t.id, tenantSlug: t.slug }
-    },
-
-    /** Revoke a key by id (DELETE /__harness/keys/:id); its open streams close at once (2.5). */
-    revokeKey (id: string) {
-      const k = mock.keys.revoke(id)
-      if (k === undefined) throw new ApiError('not_found', 'No such key.', [{ field: 'id', message: 'unknown key id' }])
-      return { id: k.id, revokedAt: new Date(k.revokedAtMs!).toISOString() }
-    },
-
-    /** Set the fault plan (PUT /__harness/faults); validated like the control API validates it. */
-    setFaults (plan: FaultPlanInput | unknown) {
-      const p = mock.setFaults(validateFaultPlan(plan))
-      return { seed: p.seed, faults: p.spec.faults }
-    },
-
-    clearFaults (): void {
-      mock.setFaults({ faults: [] })
-    },
-
-    /** Publish an event for a tenant (POST /__harness/events): the stored event with its sequence. */
-    async publish (tenant: string, type: string, data: unknown = {}) {
-      if (!isValidSubject(type)) throw new ApiError('validation_error', 'The event is invalid; see details.', [{ field: 'type', message: 'required: a subject such as wallet.created (tokens of [A-Za-z0-9_-] separated by dots, no wildcards)' }])
-      const e = await mock.events.publish(tenantOf(tenant).id, type, data)
-      return { seq: e.seq, ...eventBody(e) }
-    },
-
-    /** The request record (GET /__harness/record): entries with seq > after. */
-    record (after = 0): RecordEntry[] {
-      return [...mock.record.after(after)]
-    },
-
-    /** Open event streams, for one key or all. */
-    openStreams (keyId?: string): number {
-      return registry.count(keyId)
-    },
-
-    /** Back to the seeded start (POST /__harness/reset): tenants, keys, events, record, faults, limits. */
-    reset (): void {
-      mock.reset()
-    },
+    // The control API of contract 7.4, in process (msw/control.ts).
+    ...createControlHelpers(mock, registry),
 
     /** Stop the generator, close open streams, and release what these handlers created. */
     async close (): Promise<void> {

@@ -1,3 +1,3 @@
-// `tenzro-harness/msw`: the Tenzro mock as msw request handlers (contract: ../shared/tenzro-api.md).
+// `tenzro-harness/msw`: the Tenzro mock as msw request handlers (contract: docs/api.md).
 export { createTenzroHandlers, DEFAULT_BASE_URL, type TenzroHandlers, type TenzroHandlersOptions, type CreatedKey } from './handlers.ts'
 export { StreamBody } from './stream-body.ts'

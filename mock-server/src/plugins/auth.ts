@@ -1,9 +1,9 @@
 // API-key authentication (contract 1.2, 2), as a step of the request pipeline. The checks, their
-// order and their prebuilt refusals live in domain/pipeline.ts `authenticate`, which the msw handlers
+// order and their prebuilt refusals live in pipeline/auth.ts `authenticate`, which the msw handlers
 // run too; every attempt's outcome lands on request.state for the one log line and the record (2.7).
 import fp from 'fastify-plugin'
 import type { KeyStore } from '../domain/key-store.ts'
-import { applyAuth, authenticate } from '../domain/pipeline.ts'
+import { applyAuth, authenticate } from '../pipeline/index.ts'
 
 export default fp(async function auth (app, opts: { keys: () => KeyStore }) {
   app.addRequestStep(function authStep (request) {

@@ -2,12 +2,12 @@
 // request pipeline (so the limiter can answer a forced 429 burst through its own path); latency and
 // error statuses apply before the handler; lost responses and slow bodies apply to the response on
 // its way out. Public and control routes never get a fault, so only the other routes carry the hooks.
-// The decision and the injected errors are domain/pipeline.ts's, shared with the msw handlers.
+// The decision and the injected errors are pipeline/rest-faults.ts's, shared with the msw handlers.
 import { Readable } from 'node:stream'
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import type { MockContext } from '../context.ts'
-import { faultError, restFaultsFor } from '../domain/pipeline.ts'
+import { faultError, restFaultsFor } from '../pipeline/index.ts'
 import { addRouteHook } from './request-context.ts'
 
 export default fp(async function faults (app, opts: { context: () => MockContext }) {

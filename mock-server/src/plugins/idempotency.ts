@@ -1,12 +1,12 @@
 // Idempotency keys (contract 6), on the POST routes only (the rest never pay for it). A first POST
 // with a key runs and its answer is stored; the same key and body replays it with
 // Idempotent-Replayed: true; another body is 422; a duplicate while the first runs is 409. A POST
-// without a key runs and the record marks it (6.2). The rules are domain/pipeline.ts's, shared with
+// without a key runs and the record marks it (6.2). The rules are pipeline/idempotency.ts's, shared with
 // the msw handlers.
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import type { IdempotencyStore } from '../domain/idempotency-store.ts'
-import { applyIdempotency, beginIdempotency, finishIdempotency } from '../domain/pipeline.ts'
+import { applyIdempotency, beginIdempotency, finishIdempotency } from '../pipeline/index.ts'
 import { addRouteHook } from './request-context.ts'
 
 export default fp(async function idempotency (app, opts: { store: () => IdempotencyStore }) {

@@ -5,7 +5,7 @@
 // over-admit fault makes the limiter admit more than the headers claim. The concurrent-stream cap of
 // 5.5 lives here too, as app.streamSlots, for the event-stream route.
 //
-// The limiter itself is domain/pipeline.ts `createRateLimit`, shared with the msw handlers; this file
+// The limiter itself is pipeline/rate-limit.ts `createRateLimit`, shared with the msw handlers; this file
 // wires it into Fastify. Configure once, run cheap (house style principle 2): policies are compiled
 // per route when the route is registered; with the memory store the step is synchronous and
 // allocates no promise or closure.
@@ -16,7 +16,7 @@ import { isLimiterStore, type LimitDecision, type LimiterStore } from '../domain
 import { createLimiterStore } from '../domain/limiter/index.ts'
 import { createStreamSlots, type StreamSlots } from '../domain/limiter/stream-slots.ts'
 import { redacted } from '../domain/limiter/stores/redis.ts'
-import { createRateLimit, type RouteLimiter } from '../domain/pipeline.ts'
+import { createRateLimit, type RouteLimiter } from '../pipeline/index.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -48,7 +48,7 @@ export default fp(async function mockRateLimit (app: FastifyInstance, opts: Rate
   if (opts.store === undefined) app.addHook('onClose', async () => { await store.close() })
   const storeName = store.kind === 'redis' ? redacted(rl.store) : 'memory'
 
-  // -- outages: one error line when one starts, one info line when it ends (issue 3 item 6).
+  // -- outages: one error line when one starts, one info line when it ends, not one per refused request.
   let outageSinceMs: number | undefined
   const limiter = createRateLimit({
     config: rl,

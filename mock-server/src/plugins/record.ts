@@ -1,11 +1,11 @@
-// One record entry and one log line per request (contract 7.3; issue 2 item 7). The entry is
-// domain/pipeline.ts `requestEntry`, built from request.state, so it can hold only what the plugins
-// put there: key ids, never secrets. The URL is recorded without its query string; a query or body
+// One record entry and one log line per request (contract 7.3). The entry is
+// pipeline/record-entry.ts `requestEntry`, built from request.state, so it can hold only what the
+// plugins put there: key ids, never secrets. The URL is recorded without its query string; a query or body
 // that carried a key is flagged, not kept.
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { MockContext } from '../context.ts'
-import { requestEntry, type RequestFacts } from '../domain/pipeline.ts'
+import { requestEntry, type RequestFacts } from '../pipeline/index.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,7 +29,7 @@ export default fp(async function record (app, opts: { context: () => MockContext
   // (it was 40 % of a request through pino's generic object path). Other log calls go through pino.
   const logPrefix = '{"level":30,"time":'
   // The lines of one event-loop turn go to the destination in one write: a write per request cost a
-  // tenth of a request under load (issue 2). They are written before the next turn, and on close.
+  // tenth of a request under load. They are written before the next turn, and on close.
   let pending = ''
   function flush (): void {
     if (pending === '') return

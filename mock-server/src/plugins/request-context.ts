@@ -4,11 +4,11 @@
 // The other plugins do not add onRequest hooks of their own: each adds a step (control guard,
 // authentication, fault decision, rate limit), and the steps run in this hook in the order the
 // plugins were registered. A step answers synchronously unless it must wait (the Redis limiter), so a
-// request pays for one hook instead of five (issue 2).
+// request pays for one hook instead of five.
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import type { ApiError } from '../errors.ts'
-import { checkCommonHeaders, newRequestState } from '../domain/pipeline.ts'
+import { checkCommonHeaders, newRequestState } from '../pipeline/index.ts'
 import type { RequestState } from '../types.ts'
 
 /** One step of the request pipeline: the refusal to answer with, undefined to go on, or a promise of either. */

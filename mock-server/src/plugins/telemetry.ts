@@ -1,4 +1,4 @@
-// Traces of the mock (issue 7): a SERVER span per request that continues the caller's W3C
+// Traces of the mock: a SERVER span per request that continues the caller's W3C
 // traceparent, a span per SSE stream with an event per frame, gap, drop, resume and fault, and a
 // PRODUCER span per published event, linked from the streams that deliver it. The SERVER span of an
 // event stream ends with its 200, as the client's connection span does; the stream span, its child,
@@ -16,15 +16,18 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import {
-  ROOT_CONTEXT, SpanKind, SpanStatusCode, createTraceState, trace,
-  type Attributes, type Context, type Span, type SpanContext, type Tracer
+  ROOT_CONTEXT, SpanKind, SpanStatusCode, trace,
+  type Attributes, type Span, type Tracer
 } from '@opentelemetry/api'
 import type { EventLog, StoredEvent } from '../domain/event-log/types.ts'
 import type { RecordEntryType } from '../domain/record.ts'
 import * as N from '../telemetry/names.ts'
-import { looksSecret } from '../domain/pipeline.ts'
+import { looksSecret } from '../pipeline/index.ts'
+import { redactPath, redactQuery, safeName } from '../telemetry/redact.ts'
+import { extractContext } from '../telemetry/trace-context.ts'
+import { createStreamLinks, type OpenStream } from '../telemetry/links.ts'
 
-export { looksSecret }
+export { extractContext, looksSecret, redactPath, redactQuery, safeName }
 
 /** The record function an SSE stream writes its entries through (domain/record.ts append). */
 export type StreamRecordFn = (type: RecordEntryType, fields: Record<string, unknown>) => void
@@ -89,80 +92,6 @@ const OFF: MockTelemetry = Object.freeze({
   stream () {},
   publish (log: EventLog, tenantId: string, subject: string, data: unknown) { return log.publish(tenantId, subject, data) }
 })
-
-// ---- redaction -------------------------------------------------------------------------------------
-
-/** A client- or operator-chosen name (subject, fault id) as it may appear in a span. */
-export function safeName (s: string): string {
-  return looksSecret(s) ? N.REDACTED : s
-}
-
-/** url.path with every segment that could hold a key replaced (the record redacts the same way). */
-export function redactPath (path: string): string {
-  if (!looksSecret(path)) return path
-  return path.split('/').map((seg) => (looksSecret(seg) ? N.REDACTED : seg)).join('/')
-}
-
-/**
- * Query parameters of the contract (3.2, 4.2) whose values are kept when they have the expected shape.
- * Every other value, and every name we do not know that could hold a key, becomes REDACTED.
- */
-const QUERY_SHAPES: Record<string, RegExp> = {
-  limit: /^\d{1,6}$/,
-  chain: /^[a-z]{1,16}$/,
-  last_event_id: /^\d{1,15}$/,
-  subjects: /^[A-Za-z0-9_.*>,%-]{1,512}$/
-}
-const PLAIN_NAME = /^[a-z][a-z0-9_.-]{0,31}$/
-
-/** url.query (semconv: sensitive content SHOULD be scrubbed), e.g. `limit=20&cursor=REDACTED`. */
-export function redactQuery (query: string): string {
-  let out = ''
-  for (const part of query.split('&')) {
-    if (part === '') continue
-    const eq = part.indexOf('=')
-    const name = eq === -1 ? part : part.slice(0, eq)
-    const value = eq === -1 ? undefined : part.slice(eq + 1)
-    const safeName = PLAIN_NAME.test(name) && !looksSecret(name) ? name : N.REDACTED
-    let safeValue: string | undefined
-    if (value !== undefined) {
-      const shape = safeName === name ? QUERY_SHAPES[name] : undefined
-      safeValue = shape !== undefined && shape.test(value) && !looksSecret(value) ? value : N.REDACTED
-    }
-    out += (out === '' ? '' : '&') + safeName + (safeValue === undefined ? '' : '=' + safeValue)
-  }
-  return out
-}
-
-// ---- W3C trace context -----------------------------------------------------------------------------
-
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-[^]*)?$/
-const ZERO_TRACE = '00000000000000000000000000000000'
-const ZERO_SPAN = '0000000000000000'
-
-/**
- * The caller's span context from `traceparent`/`tracestate` (W3C Trace Context 1, sections 3.2-3.3),
- * as the parent of the SERVER span; ROOT_CONTEXT when absent or invalid, which starts a new trace.
- */
-export function extractContext (traceparent: string | string[] | undefined, tracestate: string | string[] | undefined): Context {
-  // Two traceparent headers are invalid (3.2); Node joins them, so the pattern refuses them too.
-  if (typeof traceparent !== 'string' || traceparent.length < 55) return ROOT_CONTEXT
-  const m = TRACEPARENT.exec(traceparent.trim())
-  if (m === null) return ROOT_CONTEXT
-  const version = m[1]!
-  // Version ff is invalid; version 00 has exactly four fields; later versions may add fields (3.2.4).
-  if (version === 'ff' || (version === '00' && m[5] !== undefined)) return ROOT_CONTEXT
-  const traceId = m[2]!
-  const spanId = m[3]!
-  if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return ROOT_CONTEXT
-  const sc: SpanContext = { traceId, spanId, traceFlags: parseInt(m[4]!, 16) & 1, isRemote: true }
-  if (tracestate !== undefined) {
-    const raw = typeof tracestate === 'string' ? tracestate : tracestate.join(',')
-    // tracestate is exported with every span of the trace: a client that put a key in it loses it.
-    if (raw.length > 0 && raw.length <= 512 && !looksSecret(raw)) sc.traceState = createTraceState(raw)
-  }
-  return trace.setSpanContext(ROOT_CONTEXT, sc)
-}
 
 // ---- the plugin ------------------------------------------------------------------------------------
 
@@ -309,6 +238,8 @@ export default fp(async function telemetry (app: FastifyInstance, opts: Telemetr
 
   // ---- producers and links -------------------------------------------------------------------------
 
+  const { remember, link, resolveLinks } = createStreamLinks(maxProducers)
+
   // Published subjects are few (contract 4.5) but chosen by whoever publishes: checked once each.
   const subjects = new Map<string, string>()
   function subjectName (subject: string): string {
@@ -318,12 +249,6 @@ export default fp(async function telemetry (app: FastifyInstance, opts: Telemetr
       if (subjects.size < 1000) subjects.set(subject, n)
     }
     return n
-  }
-
-  const producers = new Map<string, SpanContext>()
-  function remember (tenantId: string, seq: number, sc: SpanContext): void {
-    producers.set(tenantId + ':' + seq, sc)
-    if (producers.size > maxProducers) producers.delete(producers.keys().next().value as string)
   }
 
   async function publish (log: EventLog, tenantId: string, subject: string, data: unknown, request?: FastifyRequest): Promise<StoredEvent> {
@@ -356,13 +281,7 @@ export default fp(async function telemetry (app: FastifyInstance, opts: Telemetr
 
   // ---- SSE streams ---------------------------------------------------------------------------------
 
-  interface OpenStream {
-    span: Span
-    /** Deliveries whose producer span was not known yet (`tenant:seq`). */
-    unresolved: string[]
-  }
   const streams = new Map<string, OpenStream>()
-  const MAX_UNRESOLVED = 128
 
   function stream (request: FastifyRequest, info: StreamInfo): void {
     const server = request.tenzroSpan
@@ -387,27 +306,6 @@ export default fp(async function telemetry (app: FastifyInstance, opts: Telemetr
     streams.set(info.streamId, { span, unresolved: [] })
   }
 
-  // Deliveries link to their PRODUCER span. The memory log hands a live event to its streams before
-  // publish() returns, so a link may resolve only at the stream's next frame or at its close.
-  function link (s: OpenStream, key: string): void {
-    const sc = producers.get(key)
-    if (sc !== undefined) {
-      s.span.addLink({ context: sc, attributes: { [N.ATTR_MESSAGING_MESSAGE_ID]: key.slice(key.lastIndexOf(':') + 1) } })
-      return
-    }
-    s.unresolved.push(key)
-    if (s.unresolved.length > MAX_UNRESOLVED) s.unresolved.shift()
-  }
-  function resolveLinks (s: OpenStream): void {
-    if (s.unresolved.length === 0) return
-    const pending = s.unresolved
-    s.unresolved = []
-    for (const key of pending) {
-      const sc = producers.get(key)
-      if (sc === undefined) s.unresolved.push(key)
-      else s.span.addLink({ context: sc, attributes: { [N.ATTR_MESSAGING_MESSAGE_ID]: key.slice(key.lastIndexOf(':') + 1) } })
-    }
-  }
 
   /** One record entry of a traced stream, as a span event (or the span's end). */
   function onStreamEntry (s: OpenStream, streamId: string, type: RecordEntryType, fields: Record<string, unknown>): void {

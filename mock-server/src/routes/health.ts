@@ -1,7 +1,7 @@
 // Public health (contract 1.7): no key, never rate limited.
 import type { FastifyInstance } from 'fastify'
 import { envelopeSchema } from '../envelope.ts'
-import { dataEnvelope } from '../domain/pipeline.ts'
+import { dataEnvelope } from '../pipeline/index.ts'
 
 export default async function healthRoutes (app: FastifyInstance) {
   const schema = { response: { 200: envelopeSchema({ type: 'object', properties: { status: { type: 'string' } } }) } }

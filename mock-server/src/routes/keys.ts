@@ -1,9 +1,9 @@
 // Key administration (contract 2.6) at /api/keys and /api/apikeys, with X-Admin-API-Key holding a key
-// with admin:*. An admin key manages its own tenant only (3.4): the rules are domain/pipeline.ts
+// with admin:*. An admin key manages its own tenant only (3.4): the rules are pipeline/key-admin.ts
 // `keyAdmin`, shared with the msw handlers.
 import type { FastifyInstance } from 'fastify'
 import { envelopeSchema, errorSchema, keySchema } from '../envelope.ts'
-import { dataEnvelope, keyAdmin } from '../domain/pipeline.ts'
+import { dataEnvelope, keyAdmin } from '../pipeline/index.ts'
 
 export default async function keyRoutes (app: FastifyInstance) {
   const admin = keyAdmin(app.mock)

@@ -1,8 +1,8 @@
 // Wallets (contract 3): list with tamper-evident cursors (3.2), create with validation (3.3). The
-// bodies are domain/pipeline.ts's, shared with the msw handlers.
+// bodies are pipeline/wallets.ts's, shared with the msw handlers.
 import type { FastifyInstance } from 'fastify'
 import { envelopeSchema, errorSchema, walletSchema } from '../envelope.ts'
-import { createWallet, dataEnvelope, walletListPayload } from '../domain/pipeline.ts'
+import { createWallet, dataEnvelope, walletListPayload } from '../pipeline/index.ts'
 
 export default async function walletRoutes (app: FastifyInstance) {
   app.get('/api/wallet/list', {

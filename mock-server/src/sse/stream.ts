@@ -1,12 +1,15 @@
-// One open event stream (contract 4): the sink its event-log subscription hands events to, the SSE
-// fault behaviour decided when it opened (7.2), the revocation check (2.5), the slow-consumer limit,
-// and its record entries (7.3). Methods, not closures: the per-event path allocates nothing but the
-// record entry, and writes the event's shared frame Buffer.
+// One open event stream (contract 4): the SSE frame writer. It is the sink its event-log subscription
+// hands events to (the log replays and detects gaps), carries out the fault behaviour the domain
+// decided (domain/stream-plan.ts when it opened, domain/stream-faults.ts per event, 7.2), and checks
+// revocation (2.5), the slow-consumer limit, and writes its record entries (7.3). Methods, not
+// closures: the per-event path allocates nothing but the record entry, and writes the event's shared
+// frame Buffer.
 import type { ServerResponse } from 'node:http'
 import type { SseFaultDecision } from '../domain/fault-plan.ts'
 import type { EventSink, StoredEvent, Subscription } from '../domain/event-log/types.ts'
 import type { SubjectFilter } from '../domain/event-log/subjects.ts'
 import type { RecordEntryType } from '../domain/record.ts'
+import { eventFaultAction } from '../domain/stream-faults.ts'
 import { HEARTBEAT, frameOf, gapFrame, partialFrame } from './frames.ts'
 
 /** Replayed frames are written in chunks of about this size: one write instead of one per event. */
@@ -139,17 +142,14 @@ export class SseStream implements EventSink {
     if (this.stalled) { this.pending = e; return false }
     const f = this.faults
     if (f !== undefined) {
-      const stall = f.stall
-      if (stall !== undefined && !this.stallDone && this.sent === stall.afterEvents) {
+      const action = eventFaultAction(f, this.sent, this.stallDone, this.dropArmed)
+      if (action === 'stall') {
         this.pending = e
         this.startStall()
         return false
       }
-      const drop = f.drop
-      if (drop !== undefined && (this.dropArmed ||
-          (drop.afterEvents !== undefined && this.sent >= drop.afterEvents) ||
-          (drop.eventProbability > 0 && drop.random() < drop.eventProbability))) {
-        this.dropAt(e, drop.where)
+      if (action === 'drop') {
+        this.dropAt(e, f.drop!.where)
         return false
       }
     }

@@ -1,5 +1,4 @@
 // The event log factory: picks the backend from config.events.backend ('memory' or a nats:// URL).
-import type { MockConfig } from '../../config.ts'
 import { createMemoryEventLog } from './memory.ts'
 import { createNatsEventLog } from './nats.ts'
 import type { EventLog } from './types.ts'
@@ -15,7 +14,14 @@ export interface EventLogDeps {
   seed?: number
 }
 
-export async function createEventLog (events: MockConfig['events'], { now = Date.now }: EventLogDeps = {}): Promise<EventLog> {
+/** The part of the mock's `events` config that picks and sizes the log. */
+export interface EventLogConfig {
+  /** 'memory', or a nats:// URL. */
+  backend: string
+  capacity: number
+}
+
+export async function createEventLog (events: EventLogConfig, { now = Date.now }: EventLogDeps = {}): Promise<EventLog> {
   if (events.backend === 'memory') return createMemoryEventLog({ capacity: events.capacity, now })
   if (events.backend.startsWith('nats://')) return await createNatsEventLog({ url: events.backend, capacity: events.capacity, now })
   throw new TypeError(`events.backend must be "memory" or a nats:// URL, not ${JSON.stringify(events.backend)}`)

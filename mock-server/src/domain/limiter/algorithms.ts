@@ -42,7 +42,7 @@ export function bucketFits (b: Bucket, algo: number, windowMs: number, limit: nu
   return b.algo === algo && b.windowMs === windowMs && (algo !== TOKEN || b.limit === limit)
 }
 
-/** The limit an over-admit fault (contract 7.2, issue 3 item 7) really enforces: limit * (1 + share). */
+/** The limit an over-admit fault (contract 7.2) really enforces: limit * (1 + share). */
 export function effectiveLimit (limit: number, share: number): number {
   return share > 0 ? Math.floor(limit * (1 + share) + 1e-9) : limit
 }

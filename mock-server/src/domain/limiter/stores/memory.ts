@@ -1,5 +1,5 @@
 // The in-process limiter store (config.rateLimit.store = 'memory', the default). Synchronous: consume()
-// returns the decision itself, so the plugin's hot path allocates no promise (issue 3, speed). One
+// returns the decision itself, so the plugin's hot path allocates no promise. One
 // process only: instances that must share a limit use the Redis store.
 import {
   ALGORITHM_CODE, bindDecisions, bucketAdmits, bucketCommit, bucketFits, bucketReport, effectiveLimit,

@@ -1,0 +1,95 @@
+// The control API of contract 7.4 (tenants, keys, faults, events, record, reset) as functions, for
+// tests that run the msw handlers in process: validated as the HTTP control routes validate it.
+import type { MockContext } from '../context.ts'
+import { ApiError, type ErrorDetail } from '../errors.ts'
+import { isValidSubject } from '../domain/event-log/subjects.ts'
+import { validateFaultPlan, type FaultPlanInput } from '../domain/fault-plan.ts'
+import { DEFAULT_SCOPES, SLUG_RE } from '../domain/key-store.ts'
+import type { RecordEntry } from '../domain/record.ts'
+import { eventBody } from '../sse/frames.ts'
+import type { StreamRegistry } from '../sse/registry.ts'
+import { checkFields, keyFields, objectBody, throwIfDetails } from '../validate.ts'
+
+/** What a key-creating helper returns: the full key, shown this once (contract 2.3). */
+export interface CreatedKey {
+  id: string
+  key: string
+  tenantId: string
+  tenantSlug: string
+}
+
+export function createControlHelpers (mock: MockContext, registry: StreamRegistry) {
+  function tenantOf (idOrSlug: string) {
+    const t = mock.keys.tenant(idOrSlug)
+    if (t === undefined) throw new ApiError('not_found', 'No such tenant.', [{ field: 'tenant', message: 'unknown tenant id or slug' }])
+    return t
+  }
+
+  return {
+    /** A new tenant and its first key (POST /__harness/tenants). */
+    createTenant (input: { slug?: string, quota?: number, name?: string, scopes?: string[], rateLimit?: number, expiresAt?: string } = {}) {
+      const o = objectBody(input)
+      const d: ErrorDetail[] = []
+      checkFields(o, ['slug', 'rateLimit', 'quota', 'scopes', 'name', 'expiresAt'], d)
+      if (o.slug !== undefined && (typeof o.slug !== 'string' || !SLUG_RE.test(o.slug))) d.push({ field: 'slug', message: 'must be 1-32 chars of [a-z0-9] (contract 2.1)' })
+      else if (typeof o.slug === 'string' && mock.keys.tenant(o.slug) !== undefined) d.push({ field: 'slug', message: 'a tenant with this slug exists' })
+      if (o.quota !== undefined && (typeof o.quota !== 'number' || !Number.isInteger(o.quota) || o.quota < 1)) d.push({ field: 'quota', message: 'must be an integer >= 1 (requests per window for the whole tenant)' })
+      const keyInput = keyFields(o, d, mock.now(), { scopes: DEFAULT_SCOPES })
+      throwIfDetails(d, 'The tenant')
+      const tenant = mock.addTenant(typeof o.slug === 'string' ? o.slug : mock.keys.freeSlug(), typeof o.quota === 'number' ? { quota: o.quota } : {})
+      const { record: k, key } = mock.keys.createKey(tenant, keyInput)
+      return { tenant: { id: tenant.id, slug: tenant.slug }, key: { id: k.id, key } }
+    },
+
+    /** A new key for a tenant named by id or slug (POST /__harness/keys); scopes default to every non-admin scope. */
+    createKey (tenant: string, input: { name?: string, scopes?: string[], rateLimit?: number, expiresAt?: string } = {}): CreatedKey {
+      const o = objectBody(input)
+      const d: ErrorDetail[] = []
+      checkFields(o, ['name', 'scopes', 'rateLimit', 'expiresAt'], d)
+      const keyInput = keyFields(o, d, mock.now(), { scopes: DEFAULT_SCOPES })
+      throwIfDetails(d, 'The key')
+      const t = tenantOf(tenant)
+      const { record: k, key } = mock.keys.createKey(t, keyInput)
+      return { id: k.id, key, tenantId: t.id, tenantSlug: t.slug }
+    },
+
+    /** Revoke a key by id (DELETE /__harness/keys/:id); its open streams close at once (2.5). */
+    revokeKey (id: string) {
+      const k = mock.keys.revoke(id)
+      if (k === undefined) throw new ApiError('not_found', 'No such key.', [{ field: 'id', message: 'unknown key id' }])
+      return { id: k.id, revokedAt: new Date(k.revokedAtMs!).toISOString() }
+    },
+
+    /** Set the fault plan (PUT /__harness/faults); validated like the control API validates it. */
+    setFaults (plan: FaultPlanInput | unknown) {
+      const p = mock.setFaults(validateFaultPlan(plan))
+      return { seed: p.seed, faults: p.spec.faults }
+    },
+
+    clearFaults (): void {
+      mock.setFaults({ faults: [] })
+    },
+
+    /** Publish an event for a tenant (POST /__harness/events): the stored event with its sequence. */
+    async publish (tenant: string, type: string, data: unknown = {}) {
+      if (!isValidSubject(type)) throw new ApiError('validation_error', 'The event is invalid; see details.', [{ field: 'type', message: 'required: a subject such as wallet.created (tokens of [A-Za-z0-9_-] separated by dots, no wildcards)' }])
+      const e = await mock.events.publish(tenantOf(tenant).id, type, data)
+      return { seq: e.seq, ...eventBody(e) }
+    },
+
+    /** The request record (GET /__harness/record): entries with seq > after. */
+    record (after = 0): RecordEntry[] {
+      return [...mock.record.after(after)]
+    },
+
+    /** Open event streams, for one key or all. */
+    openStreams (keyId?: string): number {
+      return registry.count(keyId)
+    },
+
+    /** Back to the seeded start (POST /__harness/reset): tenants, keys, events, record, faults, limits. */
+    reset (): void {
+      mock.reset()
+    }
+  }
+}

@@ -1,0 +1,43 @@
+// The answer's envelope (contract 1.4, 1.5), for successes and errors alike, and the rule that
+// nothing internal reaches the client.
+import { ApiError, MESSAGES } from '../errors.ts'
+
+export const notFoundError = new ApiError('not_found', MESSAGES.not_found, [])
+const internal = new ApiError('internal_error', MESSAGES.internal_error)
+
+/** Any thrown value as an ApiError: nothing internal (stack, path, raw message) reaches the client. */
+export function asApiError (err: unknown): ApiError {
+  return err instanceof ApiError ? err : internal
+}
+
+const MILLIS: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0') + 'Z')
+let isoSecond = Number.NaN
+let isoPrefix = ''
+
+/**
+ * An epoch-ms time as Date#toISOString writes it (meta.timestamp, 1.4). The text up to the seconds
+ * is made once per second, so a timestamp costs one concatenation: every answer carries one.
+ */
+export function isoTime (ms: number): string {
+  const t = Math.trunc(ms)
+  const second = Math.floor(t / 1000)
+  if (second !== isoSecond) {
+    const iso = new Date(t).toISOString()
+    isoPrefix = iso.slice(0, -4)
+    isoSecond = second
+  }
+  return isoPrefix + MILLIS[t - second * 1000]!
+}
+
+/** The error envelope of contract 1.5, fields in the order the Fastify response schema writes them. */
+export function errorEnvelope (requestId: string, err: ApiError, nowMs: number) {
+  return {
+    error: { code: err.code, message: err.message, details: err.details.map((d) => ({ field: d.field, message: d.message })) },
+    meta: { requestId, timestamp: isoTime(nowMs) }
+  }
+}
+
+/** The success envelope of contract 1.4. */
+export function dataEnvelope (requestId: string, data: unknown, nowMs: number) {
+  return { data, meta: { requestId, timestamp: isoTime(nowMs) } }
+}
