@@ -84,17 +84,22 @@ function jittered (n: number, k: number): number[] {
 }
 
 describe('throttling/retry-after', () => {
-  const told = (o: Partial<RequestEntry> = {}) => req(1000, { status: 429, code: 'rate_limited', retryAfterS: 2, ...o })
+  const told = (o: Partial<RequestEntry> & { took?: number } = {}) => req(1000, { status: 429, code: 'rate_limited', retryAfterS: 2, ...o })
 
-  it('passes when the next request waits the whole Retry-After, less the tolerance', () => {
+  it('passes when the next request waits the whole Retry-After from the 429\'s arrival, less the tolerance', () => {
     const r = told()
-    const next = req(r.ts - T0 + 2000 - 50)
+    const next = req(1000 + 2000 - 50)
     expect(byId(checkThrottling(evidence([r, next])), 'throttling/retry-after').status).toBe('pass')
+  })
+
+  it('counts from the earliest moment the 429 can have left: a loaded mock stamps its record late', () => {
+    const r = told({ took: 120 })
+    expect(byId(checkThrottling(evidence([r, req(1000 + 2000 - 50)])), 'throttling/retry-after').status).toBe('pass')
   })
 
   it('fails a request that comes one millisecond earlier than that', () => {
     const r = told()
-    const next = req(r.ts - T0 + 2000 - 51)
+    const next = req(1000 + 2000 - 51)
     const v = byId(checkThrottling(evidence([r, next])), 'throttling/retry-after')
     expect(v.status).toBe('fail')
     expect(v.violations[0]).toMatchObject({ retryAfterS: 2, requestId: next.requestId })

@@ -77,7 +77,9 @@ export function checkThrottling (e: Evidence): CheckResult[] {
     const ra = r.retryAfterS ?? r.rateLimit?.retryAfterS ?? 0
     if (!(r.status === 429 || r.status === 503) || ra <= 0) continue
     told++
-    const until = r.ts + ra * 1000
+    // From the earliest moment the answer can have left: the record is stamped when the mock has
+    // finished with the response, which on a loaded machine can be well after the bytes went out.
+    const until = startOf(r) + ra * 1000
     // Requests that started within the tolerance after the answer was written were already on their way.
     // A different logical request (both named by the client's X-Request-Id, and the names differ) may
     // have been sent by another task before the answer reached the client: it gets CONCURRENT_GRACE_MS
