@@ -10,10 +10,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { main } from '../harness/src/cli.ts'
+import { spawn } from 'node:child_process'
 import type { HarnessReport } from '../harness/src/report/index.ts'
 
 export const EXAMPLES_DIR = fileURLToPath(new URL('../examples/clients/', import.meta.url))
+const HARNESS_BIN = fileURLToPath(new URL('../bin/tenzro-harness.js', import.meta.url))
 
 /** The example clients: every .ts file directly in examples/clients, by name without extension. */
 export function listExamples (): string[] {
@@ -31,13 +32,24 @@ export interface ExampleRun {
   reportDir: string
 }
 
-/** `tenzro-harness verify --profile <profile> -- node examples/clients/<name>.ts`, through the CLI's main(). */
+/**
+ * `tenzro-harness verify --profile <profile> -- node examples/clients/<name>.ts`, as its own process
+ * (bin/tenzro-harness.js): each run's mock and OTLP receiver get their own event loop, so many runs
+ * side by side do not slow each other's mock down (and skew its timestamps) the way one shared
+ * process would.
+ */
 export async function verifyExample (name: string, { profile = 'quick', reportDir, seed }: { profile?: string, reportDir?: string, seed?: number } = {}): Promise<ExampleRun> {
   const dir = reportDir ?? mkdtempSync(join(tmpdir(), `verdicts-${name}-`))
-  let out = ''
-  let err = ''
-  const args = ['verify', '--profile', profile, '--quiet', '--report-dir', dir, ...(seed === undefined ? [] : ['--seed', String(seed)]), '--', process.execPath, join(EXAMPLES_DIR, `${name}.ts`)]
-  const exitCode = await main(args, { out: (s) => { out += s }, err: (s) => { err += s }, color: false })
+  const args = [HARNESS_BIN, 'verify', '--profile', profile, '--quiet', '--report-dir', dir, ...(seed === undefined ? [] : ['--seed', String(seed)]), '--', process.execPath, join(EXAMPLES_DIR, `${name}.ts`)]
+  const { exitCode, out, err } = await new Promise<{ exitCode: number, out: string, err: string }>((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s })
+    child.stderr.setEncoding('utf8').on('data', (s: string) => { err += s })
+    child.once('error', (e) => resolve({ exitCode: 3, out, err: err + e.message }))
+    child.once('close', (code) => resolve({ exitCode: code ?? 3, out, err }))
+  })
   let report: HarnessReport | undefined
   try { report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as HarnessReport } catch { /* no report: the run could not start */ }
   const verdicts: Record<string, string> = {}

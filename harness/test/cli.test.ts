@@ -50,8 +50,9 @@ describe('tenzro-harness --help', () => {
   it('lists the profiles, quick among them, and prints its version', async () => {
     const p = await cli('profiles')
     expect(p.code).toBe(EXIT.pass)
-    expect(p.out).toMatch(/^default\s+57 s/m)
-    expect(p.out).toMatch(/^quick\s+20 s/m)
+    expect(p.out).toMatch(/^default\s+66 s/m)
+    expect(p.out).toMatch(/^quick\s+37 s/m)
+    expect(p.out).toMatch(/^shared-key\s+30 s\s+a noisy neighbour/m)
     const v = await cli('--version')
     expect(v).toMatchObject({ code: EXIT.pass, out: '0.1.0\n' })
   })

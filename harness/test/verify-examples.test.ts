@@ -61,6 +61,9 @@ const EXPECTED: Record<'default' | 'quick', Expected> = {
   }
 }
 
+/** Under the noisy neighbour: a client that honours Retry-After, one that does not. */
+const SHARED_KEY = ['good-fetch', 'slow-reconnect-jitter', 'ignores-retry-after']
+
 const ALL_CHECKS = Object.keys(CATALOG)
 const concurrency = Number(process.env.VERDICTS_CONCURRENCY ?? 12)
 const runs = new Map<string, ExampleRun>()
@@ -69,7 +72,10 @@ let tookS = 0
 beforeAll(async () => {
   const started = Date.now()
   // The longer profile first, so the short runs fill the pool as the long ones finish.
-  const jobs = (['default', 'quick'] as const).flatMap((profile) => Object.keys(BOTH).map((name) => ({ name, profile })))
+  const jobs = [
+    ...(['default', 'quick'] as const).flatMap((profile) => Object.keys(BOTH).map((name) => ({ name, profile: profile as string }))),
+    ...SHARED_KEY.map((name) => ({ name, profile: 'shared-key' }))
+  ]
   const results = await pool(jobs, concurrency, ({ name, profile }) => verifyExample(name, { profile }))
   results.forEach((r, i) => runs.set(`${jobs[i]!.profile}:${r.name}`, r))
   tookS = Math.round((Date.now() - started) / 1000)
@@ -110,6 +116,25 @@ describe('tenzro-harness verify on the example clients', () => {
       const coverage = run.report!.suites[0]!.coverage!
       expect(coverage.filter((c) => c.delivered === 0).map((c) => c.id), run.out).toEqual([])
       expect(run.out).toMatch(new RegExp(`; all ${coverage.length} faults of the profile delivered`))
+    })
+  })
+
+  describe('profile shared-key (a noisy neighbour on the same key, no injected fault)', () => {
+    it.each(SHARED_KEY)('%s meets the limiter\'s real 429s and is judged on them', (name) => {
+      const run = runs.get(`shared-key:${name}`)!
+      const suite = run.report!.suites[0]!
+      const detail = `${name}: ${summarise(run.verdicts)}\n${run.out}`
+      // The neighbour ran and was throttled, and its requests are not the client's.
+      expect(Number(suite.stats.neighbourRequests), detail).toBeGreaterThan(50)
+      expect(Number(suite.stats.neighbour429), detail).toBeGreaterThan(0)
+      expect(Number(suite.stats['429']), detail).toBeGreaterThan(0)
+      expect(suite.coverage).toEqual([])
+      const bad = name === 'ignores-retry-after'
+      expect(run.verdicts['throttling/retry-after'], detail).toBe(bad ? 'fail' : 'pass')
+      expect(run.verdicts['auth/key-in-header'], detail).toBe('pass')
+      expect(run.verdicts['secrets/no-leak'], detail).toBe('pass')
+      if (!bad) expect(run.verdicts['throttling/no-429-storm'], detail).toBe('pass')
+      expect(run.exitCode, detail).toBe(bad ? 1 : 0)
     })
   })
 })

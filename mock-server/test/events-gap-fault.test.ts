@@ -103,6 +103,19 @@ describe('one resume is never both a duplicate and a gap', () => {
     }
   })
 
+  it('spends no other stream fault on a refused connection: they wait for one that opens', () => {
+    const plan = createFaultPlan(validateFaultPlan({ faults: [
+      { id: 'gap', type: 'sse-gap', after: 1, times: 1 },
+      { id: 'drop', type: 'sse-drop', afterEvents: 3, after: 1, times: 1 },
+      { id: 'reject', type: 'sse-reject', status: 503, retryAfterS: 1, after: 1, times: 1 }
+    ] }), 1)
+    expect(plan.sse(target)).toBeUndefined()
+    const refused = plan.sse(target)!
+    expect([refused.reject, refused.gap, refused.drop, refused.labels]).toEqual([{ status: 503, retryAfterS: 1 }, undefined, undefined, ['reject']])
+    const next = plan.sse(target)!
+    expect([next.reject, next.gap, next.drop?.afterEvents, next.labels]).toEqual([undefined, { count: undefined }, 3, ['gap', 'drop']])
+  })
+
   it('rejects a gap count that is not a positive integer', () => {
     expect(() => validateFaultPlan({ faults: [{ type: 'sse-gap', count: 0 }] })).toThrow(/invalid/)
     expect(() => validateFaultPlan({ faults: [{ type: 'sse-gap', where: 'x' }] })).toThrow(/invalid/)

@@ -4,8 +4,12 @@ import { requestsOf, startOf, type Evidence, type RequestEntry } from '../eviden
 import { skip, verdict, type CheckResult, type Violation } from './types.ts'
 
 export const STORM_429_PER_S = 5
-/** Slack for another logical request already under way when a 429/503 reached the client. */
-export const CONCURRENT_GRACE_MS = 500
+/**
+ * Slack for another logical request already under way when a 429/503 reached the client: its task
+ * may have sent it before the client's event loop got to the answer, which on a busy machine takes
+ * up to a second. Retries of the same request (and requests the client did not name) get no grace.
+ */
+export const CONCURRENT_GRACE_MS = 1000
 /** A median gap below this between retries of a 5xx is no backoff at all. */
 export const AT_ONCE_MS = 30
 /** Gaps at one attempt index that differ by less than this are timer noise, not jitter. */
@@ -174,7 +178,7 @@ export function checkThrottling (e: Evidence): CheckResult[] {
   out.push(failing.length === 0
     ? skip('throttling/retry-cap', 'Retries are capped', 'the client retried nothing')
     : capV.length === 0 && gaveUp.length === 0
-      ? skip('throttling/retry-cap', 'Retries are capped', `every failing request succeeded within ${longest} attempts: no failure outlasted the client's retries`, { chains: failing.length, longestFailingRun: longest })
+      ? skip('throttling/retry-cap', 'Retries are capped', `every failing request ended in a success (at most ${longest} failed attempts in a row): no failure outlasted the client's retries`, { chains: failing.length, longestFailingRun: longest })
     : verdict('throttling/retry-cap', 'Retries are capped', capV, { chains: failing.length, gaveUp: gaveUp.length, longestFailingRun: longest, maxRetries: e.setup.maxRetries }, `longest run of failed attempts ${longest} (cap ${e.setup.maxRetries} retries)`))
   return out
 }

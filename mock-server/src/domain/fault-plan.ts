@@ -263,6 +263,7 @@ export function createFaultPlan (input: FaultPlanInput, defaultSeed: number) {
   })
   const rest = compiled.filter((c) => (REST_FAULTS as readonly string[]).includes(c.spec.type))
   const sse = compiled.filter((c) => (SSE_FAULTS as readonly string[]).includes(c.spec.type))
+  const sseRejects = sse.filter((c) => c.spec.type === 'sse-reject')
   const limiter = compiled.filter((c) => (LIMITER_FAULTS as readonly string[]).includes(c.spec.type))
 
   function inScope (c: CompiledFault, t: FaultTarget): boolean {
@@ -323,8 +324,22 @@ export function createFaultPlan (input: FaultPlanInput, defaultSeed: number) {
 
     sse (t: FaultTarget): SseFaultDecision | undefined {
       let d: SseFaultDecision | undefined
+      // A refused connection carries nothing: when an sse-reject fires, every other stream fault counts
+      // the attempt as seen and keeps its `times` for a connection that opens, so no fault is spent
+      // where it cannot reach the client.
+      for (const c of sseRejects) {
+        if (!fires(c, t)) continue
+        const s = c.spec
+        for (const o of sse) {
+          if (o === c || o.spec.type === 'sse-reject') continue
+          if ((o.spec.type === 'sse-duplicate' || o.spec.type === 'sse-gap') && t.resume !== true) continue
+          if (inScope(o, t)) o.seen++
+        }
+        return { reject: { status: s.status === 503 ? 503 : 429, retryAfterS: s.retryAfterS ?? 1 }, retryMs: undefined, drop: undefined, duplicate: 0, gap: undefined, stall: undefined, labels: [c.label] }
+      }
       for (const c of sse) {
         const type = c.spec.type
+        if (type === 'sse-reject') continue
         if (type === 'sse-duplicate' || type === 'sse-gap') {
           // Only a resume can repeat or lose events, so only resumes count toward `after`. One
           // resume is never both (the duplicates must really be sent): the second of the two in plan
