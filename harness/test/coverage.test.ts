@@ -86,7 +86,7 @@ describe('coverage in the reports', () => {
     expect(out).toMatch(/fault coverage: planned \/ matched \/ delivered/)
     expect(out).toMatch(/! stall\s+sse-stall\s+1 \/\s+1 \/\s+0/)
     expect(out).toMatch(/1 passed, 0 failed, 0 errors, 1 skipped \(1\.0 s\); NOT ALL FAULTS DELIVERED: 1 of 2 reached the client \(missing: stall\)/)
-    expect(renderConsole(report(suite([cov[1]!])))).toMatch(/; all 1 faults of the profile delivered/)
+    expect(renderConsole(report(suite([cov[1]!])))).toMatch(/; all 1 planned faults delivered to the client/)
   })
 
   it('JUnit: a property per fault and the undelivered ones in system-err', () => {

@@ -115,7 +115,7 @@ describe('tenzro-harness verify on the example clients', () => {
       const run = runs.get(`${profile}:${name}`)!
       const coverage = run.report!.suites[0]!.coverage!
       expect(coverage.filter((c) => c.delivered === 0).map((c) => c.id), run.out).toEqual([])
-      expect(run.out).toMatch(new RegExp(`; all ${coverage.length} faults of the profile delivered`))
+      expect(run.out).toMatch(new RegExp(`; all ${coverage.length} planned faults delivered to the client`))
     })
   })
 

@@ -22,7 +22,7 @@ export function summaryLine (r: HarnessReport): string {
   if (planned > 0) {
     const missing = undeliveredFaults(r.suites)
     line += missing.length === 0
-      ? `; all ${planned} faults of the profile delivered`
+      ? `; all ${planned} planned faults delivered to the client`
       : `; NOT ALL FAULTS DELIVERED: ${planned - missing.length} of ${planned} reached the client (missing: ${missing.join(', ')})`
   }
   if (r.strict === true) line += '; --strict: a check not exercised is a failure'
