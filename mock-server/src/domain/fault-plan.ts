@@ -327,15 +327,17 @@ export function createFaultPlan (input: FaultPlanInput, defaultSeed: number) {
       // A refused connection carries nothing: when an sse-reject fires, every other stream fault counts
       // the attempt as seen and keeps its `times` for a connection that opens, so no fault is spent
       // where it cannot reach the client.
-      for (const c of sseRejects) {
-        if (!fires(c, t)) continue
-        const s = c.spec
+      let refused: CompiledFault | undefined
+      // Every reject counts the attempt as before; the first that fires answers it.
+      for (const c of sseRejects) if (fires(c, t)) refused ??= c
+      if (refused !== undefined) {
         for (const o of sse) {
-          if (o === c || o.spec.type === 'sse-reject') continue
+          if (o.spec.type === 'sse-reject') continue
           if ((o.spec.type === 'sse-duplicate' || o.spec.type === 'sse-gap') && t.resume !== true) continue
           if (inScope(o, t)) o.seen++
         }
-        return { reject: { status: s.status === 503 ? 503 : 429, retryAfterS: s.retryAfterS ?? 1 }, retryMs: undefined, drop: undefined, duplicate: 0, gap: undefined, stall: undefined, labels: [c.label] }
+        const s = refused.spec
+        return { reject: { status: s.status === 503 ? 503 : 429, retryAfterS: s.retryAfterS ?? 1 }, retryMs: undefined, drop: undefined, duplicate: 0, gap: undefined, stall: undefined, labels: [refused.label] }
       }
       for (const c of sse) {
         const type = c.spec.type
