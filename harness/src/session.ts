@@ -16,6 +16,8 @@ import type { CheckResult } from './checks/types.ts'
 import { createControl, type Control } from './control.ts'
 import type { AnyEntry, CapturedOutput, Evidence } from './evidence.ts'
 import { createOtlpReceiver, type OtlpReceiver } from './otlp/index.ts'
+import { faultCoverage } from './coverage.ts'
+import { LOADER_REQUEST_PREFIX, startLoader, type LoaderStats } from './loader.ts'
 import type { Profile } from './profiles.ts'
 import { summariseRecord, type SuiteReport } from './report/model.ts'
 
@@ -172,11 +174,25 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
     // or START_GRACE_MS after the spawn without one: a slow start (a cold runtime, a loaded CI machine)
     // then costs the timeline nothing, and a profile's faults land at the same moments for every client.
     let clockAt: number | undefined
+    // shared-key: the noisy neighbour runs from the client's first request to the revocation or the end.
+    let loader: ReturnType<typeof startLoader> | undefined
+    let loaderStats: LoaderStats | undefined
+    const stopLoader = async () => {
+      if (loader !== undefined && loaderStats === undefined) loaderStats = await loader.stop()
+    }
     const startClock = () => {
       if (clockAt !== undefined) return
       clockAt = Date.now()
+      if (o.profile.loader !== undefined) {
+        const windowMs = resolveConfig(o.profile.mock).rateLimit.windowMs
+        const limit = o.profile.keyRateLimit ?? resolveConfig(o.profile.mock).rateLimit.limit
+        const ratePerS = o.profile.loader.share * limit / (windowMs / 1000)
+        loader = startLoader({ baseUrl: url, apiKey: key.key, tenantId: tenant.id, ratePerS })
+        progress(`${o.name}: noisy neighbour on the same key at ${ratePerS.toFixed(1)} requests/s (${o.profile.loader.share}x its limit of ${limit} per ${windowMs / 1000} s)`)
+      }
       if (o.profile.revokeAtS !== undefined && o.profile.revokeAtS * 1000 < durationMs) {
         timers.push(setTimeout(() => {
+          void stopLoader()
           revokedAtMs = Date.now()
           control.revokeKey(key.id).then(() => progress(`${o.name}: key revoked at +${o.profile.revokeAtS} s`), (err) => progress(`${o.name}: revoking the key failed: ${(err as Error).message}`))
         }, o.profile.revokeAtS * 1000))
@@ -205,6 +221,7 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
     const tick = setInterval(() => progress(`${o.name}: +${Math.round((Date.now() - started) / 1000)} s`), 5000)
     const exit = await exited
     await startWatch
+    await stopLoader()
     clearInterval(tick)
     for (const t of timers) clearTimeout(t)
     if (spawnError !== undefined) child.kill('SIGKILL')
@@ -212,9 +229,12 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
     // Let the client's last span batch arrive (exporters flush on shutdown).
     await settle(() => receiver!.spans().length, 300, 3000)
 
+    const planStats = await control.faults().then((p) => p.stats, () => [])
     const all = await control.record(startSeq)
     const record = all.filter((e) => {
       const x = e as Record<string, unknown>
+      // The noisy neighbour's own requests are the harness's, not the client's.
+      if (typeof x.requestId === 'string' && x.requestId.startsWith(LOADER_REQUEST_PREFIX)) return false
       if (o.target === undefined) return x.route === undefined || !String(x.route).startsWith('/__harness')
       return x.tenant === tenant.id || x.keyId === key.id
     })
@@ -250,10 +270,15 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
       startedAt: new Date(started).toISOString(),
       durationMs: endMs - started,
       checks,
+      coverage: faultCoverage(faults, planStats, record, [key.id]),
       ...summariseRecord(record, [key.id], started, endMs)
     }
     suite.stats.clientExit = spawnError !== undefined ? `could not start (${spawnError})` : exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`
     suite.stats.spans = evidence.spans.length
+    if (loaderStats !== undefined) {
+      suite.stats.neighbourRequests = loaderStats.sent
+      suite.stats.neighbour429 = loaderStats.limited
+    }
     if (stdout.truncated || stderr.truncated) suite.stats.outputTruncatedAtBytes = OUTPUT_CAP
     return { suite, client: { exitCode: exit.code, signal: exit.signal, ...(spawnError === undefined ? {} : { spawnError }), stoppedByHarness, requests }, target: url }
   } finally {

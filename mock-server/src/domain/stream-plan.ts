@@ -1,12 +1,13 @@
 // The domain part of opening an event stream (contract 4.2, 5.5, 7.2): the request's subjects and
 // resume id, the concurrent-stream slot, the SSE fault decision (a refusal under sse-reject), and
-// where the subscription starts, k events early under sse-duplicate. Framework-free: what writes the
+// where the subscription starts (k events early under sse-duplicate, after a lost range under sse-gap). Framework-free: what writes the
 // frames (sse/stream.ts) and what answers the request (pipeline/event-stream.ts) sit above it.
 import { ApiError, MESSAGES, type ErrorDetail } from '../errors.ts'
 import type { EventLog } from './event-log/types.ts'
 import { parseSubjects, type SubjectFilter } from './event-log/subjects.ts'
 import type { FaultPlan, FaultTarget, SseFaultDecision } from './fault-plan.ts'
 import type { RecordEntryType } from './record.ts'
+import { planResume } from './resume-faults.ts'
 
 const ID_RE = /^\d{1,15}$/
 
@@ -61,6 +62,10 @@ export interface StreamPlan<A extends StreamCaller = StreamCaller> extends Strea
   after: number | undefined
   /** Events up to this sequence are re-sent on purpose (fault sse-duplicate). */
   duplicateUpTo: number
+  /** Fault sse-gap: the range announced as lost when the stream opens. */
+  gap: { from: number, to: number } | undefined
+  /** Fault sse-gap with nothing after the resume id yet: the next event is announced as lost. */
+  gapNext: boolean
   retryMs: number
 }
 
@@ -104,7 +109,7 @@ export function createStreamPlanner (opts: StreamPlannerOptions) {
       try {
         streamId = `str_${(++counter).toString().padStart(6, '0')}`
         const plan = opts.faults()
-        const target = { tenantId: auth.tenantId, tenantSlug: auth.tenantSlug, keyId: auth.keyId, method: 'GET', route: '/api/events/stream' }
+        const target = { tenantId: auth.tenantId, tenantSlug: auth.tenantSlug, keyId: auth.keyId, method: 'GET', route: '/api/events/stream', resume: req.resume.id !== undefined }
         if (!plan.hasSse) faults = undefined
         else if (opts.sseFaults === undefined) faults = plan.sse(target)
         else {
@@ -121,18 +126,9 @@ export function createStreamPlanner (opts: StreamPlannerOptions) {
             : new ApiError('service_unavailable', MESSAGES.service_unavailable, details, h)
         }
         if (!log.healthy()) throw unhealthy
-        // Duplicate fault (7.2): on resume, start k events before the requested id. Never across the
-        // edge of the retained window, so it cannot turn into a false gap.
-        let after = req.resume.id
-        let duplicateUpTo = 0
-        if (faults !== undefined && faults.duplicate > 0 && req.resume.id !== undefined) {
-          const w = await log.window(auth.tenantId)
-          const upTo = Math.min(req.resume.id, w.lastSeq)
-          if (req.resume.id + 1 >= w.firstSeq && upTo >= w.firstSeq) {
-            after = Math.max(upTo - faults.duplicate, w.firstSeq - 1)
-            duplicateUpTo = upTo
-          }
-        }
+        // Resume faults (7.2): duplicates or a gap, from where the client resumes (resume-faults.ts).
+        const resume = await planResume(() => log.window(auth.tenantId), req.resume.id, faults)
+        let after = resume.after
         // 4.4: a stream with no id gets every event published after it opened. It opens for the client
         // with `retry:`, written after this plan; on a shared log another instance may store events at
         // any moment, so the starting point is read from the log now (EventLog.position).
@@ -143,7 +139,7 @@ export function createStreamPlanner (opts: StreamPlannerOptions) {
             throw unhealthy
           }
         }
-        return { ...req, streamId, auth, requestId, faults, after, duplicateUpTo, retryMs: faults?.retryMs ?? opts.retryMs() }
+        return { ...req, streamId, auth, requestId, faults, after, duplicateUpTo: resume.duplicateUpTo, gap: resume.gap, gapNext: resume.gapNext, retryMs: faults?.retryMs ?? opts.retryMs() }
       } catch (err) {
         slots.release(auth.keyId)
         throw err

@@ -122,6 +122,8 @@ export function createEventStreams (opts: EventStreamsOptions) {
         record('resume', { streamId, tenant: auth.tenantId, keyId: auth.keyId, requestId, lastEventId: plan.resume.id, via: plan.resume.via, from: (after ?? plan.resume.id) + 1 })
       }
       if (duplicateUpTo > 0) stream.fault('sse-duplicate', { count: faults!.duplicate, from: after! + 1, to: duplicateUpTo, labels: faults!.labels })
+      if (plan.gap !== undefined) stream.faultGap(plan.gap.from, plan.gap.to, faults!.labels)
+      if (plan.gapNext) stream.armGap(faults!.labels)
       // The client may have gone while the plan was made: 'close' has fired already and will not again.
       if (res.destroyed) { stream.onClose(); return stream }
       try {

@@ -87,6 +87,8 @@ export class SseStream implements EventSink {
   private stallDone = false
   /** An afterMs drop fired while `where` asks for a cut inside a frame: cut the next one. */
   private dropArmed = false
+  /** Fault sse-gap with nothing after the resume id yet: the next event is announced as lost (its labels). */
+  private gapNext: string[] | undefined
   private timers: NodeJS.Timeout[] | undefined
   /** Frames waiting to be written as one chunk (replay), flushed when big enough or at the end of the tick. */
   private batch: Buffer[] | undefined
@@ -134,6 +136,17 @@ export class SseStream implements EventSink {
     this.ctx.record('fault', this.entry(fields))
   }
 
+  /** Fault sse-gap (7.2): announce `from..to` as lost, before anything else the stream sends (4.4). */
+  faultGap (from: number, to: number, labels: string[]): void {
+    this.fault('sse-gap', { from, to, labels })
+    this.gap(from, to)
+  }
+
+  /** Fault sse-gap on a resume with nothing after its id yet: the next event is the one lost. */
+  armGap (labels: string[]): void {
+    this.gapNext = labels
+  }
+
   // ---- EventSink --------------------------------------------------------------------------------
 
   // Every way into a stream (the log's sink calls, socket events, timers, the heartbeat) catches: an
@@ -165,6 +178,12 @@ export class SseStream implements EventSink {
     const state = this.ctx.keyState(this.keyId)
     if (state !== 'live') { this.end(state); return false }
     if (!this.filter(e.subject)) return true
+    if (this.gapNext !== undefined) {
+      const labels = this.gapNext
+      this.gapNext = undefined
+      this.faultGap(e.seq, e.seq, labels)
+      return true
+    }
     if (this.stalled) { this.pending = e; return false }
     const f = this.faults
     if (f !== undefined) {

@@ -9,17 +9,23 @@
 import type { Redis } from 'ioredis'
 import { createFaultPlan, REST_FAULTS, SSE_FAULTS, type FaultPlan, type FaultSpec, type FaultTarget, type RestFaultDecision, type SseFaultDecision } from '../fault-plan.ts'
 
-// KEYS[1] the counters of this plan version; ARGV[1] the seed, ARGV[2] the TTL in ms, then per
-// candidate fault: index, after, times (-1 = unlimited), probability. Returns the indices that fire.
+// KEYS[1] the counters of this plan version; ARGV[1] the seed, ARGV[2] the TTL in ms, ARGV[3] '1' to only
+// count the request as seen (a refused stream spends no other fault), then per candidate fault: index,
+// after, times (-1 = unlimited), probability, exclusive. Of the exclusive faults (sse-duplicate,
+// sse-gap) at most one fires per request, the first in plan order; a later one counts the request as
+// seen and keeps its times, as FaultPlan.sse does in one process. Returns the indices that fire.
 const DECIDE = `
 local out = {}
-for i = 3, #ARGV, 4 do
+local seeOnly = ARGV[3] == '1'
+local exclusiveFired = false
+for i = 4, #ARGV, 5 do
   local idx = ARGV[i]
   local after = tonumber(ARGV[i + 1])
   local times = tonumber(ARGV[i + 2])
   local p = tonumber(ARGV[i + 3])
+  local exclusive = ARGV[i + 4] == '1'
   local seen = redis.call('HINCRBY', KEYS[1], 's' .. idx, 1)
-  if seen > after then
+  if not seeOnly and not (exclusive and exclusiveFired) and seen > after then
     local applied = tonumber(redis.call('HGET', KEYS[1], 'a' .. idx) or '0')
     if times < 0 or applied < times then
       local fire = true
@@ -30,6 +36,7 @@ for i = 3, #ARGV, 4 do
       if fire then
         redis.call('HINCRBY', KEYS[1], 'a' .. idx, 1)
         out[#out + 1] = tonumber(idx)
+        if exclusive then exclusiveFired = true end
       end
     end
   end
@@ -37,6 +44,8 @@ end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return out
 `
+/** Stream faults that only a resume can carry, and at most one of them per resume (contract 7.2). */
+const RESUME_ONLY = new Set(['sse-duplicate', 'sse-gap'])
 const ROUTE_RE = /^(?:(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS) )?(\/\S*)$/
 /** Counters outlive their plan by this much, then go. */
 const TTL_MS = 7 * 24 * 3600 * 1000
@@ -94,10 +103,10 @@ export function createSharedFaultCounters ({ redis, prefix }: { redis: Redis, pr
     return p
   }
 
-  async function fired (plan: FaultPlan, candidates: Candidate[]): Promise<number[]> {
+  async function fired (plan: FaultPlan, candidates: Candidate[], seeOnly = false): Promise<number[]> {
     if (candidates.length === 0) return []
-    const args: Array<string | number> = [String(plan.seed), TTL_MS]
-    for (const c of candidates) args.push(c.index, c.spec.after ?? 0, c.spec.times ?? -1, c.spec.probability ?? 1)
+    const args: Array<string | number> = [String(plan.seed), TTL_MS, seeOnly ? '1' : '0']
+    for (const c of candidates) args.push(c.index, c.spec.after ?? 0, c.spec.times ?? -1, c.spec.probability ?? 1, RESUME_ONLY.has(c.spec.type) ? '1' : '0')
     return await decide(1, `${prefix}faults:${version}`, ...args)
   }
 
@@ -112,8 +121,19 @@ export function createSharedFaultCounters ({ redis, prefix }: { redis: Redis, pr
       return f.length === 0 ? undefined : sub(plan, f).rest(t, isMutation)
     },
 
+    /**
+     * As FaultPlan.sse: sse-duplicate and sse-gap count resumes only; rejects are decided first, and a
+     * refused connection counts as seen by the other faults without spending them.
+     */
     async sse (plan: FaultPlan, t: FaultTarget): Promise<SseFaultDecision | undefined> {
-      const f = await fired(plan, of(plan).sse.filter((c) => inScope(c, t)))
+      const candidates = of(plan).sse.filter((c) => inScope(c, t) && (t.resume === true || !RESUME_ONLY.has(c.spec.type)))
+      const others = candidates.filter((c) => c.spec.type !== 'sse-reject')
+      const refused = await fired(plan, candidates.filter((c) => c.spec.type === 'sse-reject'))
+      if (refused.length > 0) {
+        await fired(plan, others, true)
+        return sub(plan, [refused[0]!]).sse(t)
+      }
+      const f = await fired(plan, others)
       return f.length === 0 ? undefined : sub(plan, f).sse(t)
     },
 
