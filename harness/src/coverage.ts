@@ -74,13 +74,19 @@ export function faultCoverage (faults: readonly FaultSpec[], stats: readonly Fau
         case 'sse-reject': case 'sse-retry':
           if (e.type === 'fault' && (e as FaultEntry).fault === f.type && labelsOf(x.labels).includes(id)) delivered++
           break
+        case 'tls-untrusted': case 'tls-downgrade':
+          // A handshake the client attempted while the fault was on met it, whether it refused or not.
+          if (e.type === 'fault' && x.tlsFault === f.type && x.fault === id && (x.phase === 'refused' || x.phase === 'handshake')) delivered++
+          break
         case 'over-admit':
           // The limiter's own answers carry it: every admitted request over the limit.
           if (e.type === 'request' && labelsOf(x.faults).includes(id)) delivered++
           break
       }
     }
-    return { id, type: f.type, planned: f.times ?? null, matched: applied.get(id) ?? 0, delivered }
+    // Transport faults are switched on by time, not matched per request: every handshake met counts.
+    const transport = f.type === 'tls-untrusted' || f.type === 'tls-downgrade'
+    return { id, type: f.type, planned: f.times ?? null, matched: transport ? delivered : applied.get(id) ?? 0, delivered }
   })
 }
 

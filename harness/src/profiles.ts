@@ -113,13 +113,16 @@ const fastClient = { TENZRO_HEARTBEAT_TIMEOUT_MS: '2500' }
  * `tls`: the mock over HTTPS (TLS 1.2+, a CA made for the run, given to the client as TENZRO_CA_FILE
  * and NODE_EXTRA_CA_CERTS). From 4 s for 4 s new connections get a certificate from another CA
  * (tls-untrusted), and from 11 s for 4 s only TLS 1.0/1.1 (tls-downgrade): a client must refuse both,
- * and come back once they end. Times count from the moment the plan is set, just before the client starts.
+ * and come back once they end; the key is revoked at 16 s. Times count from the moment the plan is set,
+ * just before the client starts.
  */
 const tlsProfile: Profile = {
   name: 'tls',
   description: 'HTTPS with a CA made for the run; a certificate from an unknown CA for 4 s, then TLS 1.0/1.1 only for 4 s: the client must refuse both',
   durationS: 18,
   tls: true,
+  // Revoked after both faults, so auth/no-hot-loop-after-401 is exercised too.
+  revokeAtS: 16,
   mock: { events: { generatorRate: 5, ...fastStream } },
   faults: [
     { id: 'untrusted-cert', type: 'tls-untrusted', afterMs: 4000, durationMs: 4000 },

@@ -1,5 +1,5 @@
 // A small HTTPS client for the TLS examples: node:https with a keep-alive agent, listing wallets every
-// 200 ms until SIGTERM and backing off on errors, as a service polling the API would. The only knob is
+// 200 ms until SIGTERM or a 401 and backing off on errors, as a service polling the API would. The only knob is
 // how it treats the server certificate: `verify` trusts exactly the CA the harness gave
 // (TENZRO_CA_FILE) with Node's TLS 1.2 floor; `insecure` is `rejectUnauthorized: false` and a TLS 1.0
 // floor, the two settings the tls checks catch.
@@ -24,6 +24,11 @@ export async function runTlsClient (name: string, mode: 'verify' | 'insecure'): 
       req.on('error', (err: NodeJS.ErrnoException) => { resolve(err.code ?? 'error') })
       req.end()
     })
+    // A revoked key will not come back: stop, as a service would, rather than poll with it.
+    if (status === 401) {
+      log('error', 'the API key was refused (401); stopping', { client: name })
+      break
+    }
     if (typeof status === 'number' && status < 500) failures = 0
     else {
       failures++
