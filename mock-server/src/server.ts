@@ -17,6 +17,8 @@ Options:
   --port <n>                 port; 0 picks a free one (default 4010)             TENZRO_MOCK_PORT
   --seed <n>                 seed for fixtures and faults (default 1)            TENZRO_MOCK_SEED
   --control-token <t>        require X-Harness-Token on /__harness               TENZRO_MOCK_CONTROL_TOKEN
+  --control-allow-remote     answer /__harness from other hosts too (needs       TENZRO_MOCK_CONTROL_ALLOW_REMOTE=1
+                             --control-token; e.g. k6 in another container)
   --config <file>            JSON config file (see README, "Configuration")      TENZRO_MOCK_CONFIG
   --rate-limit-store <s>     memory (default) or redis://host:port              TENZRO_MOCK_RATE_LIMIT_STORE
   --rate-limit <n>           requests per window per key (default 100)           TENZRO_MOCK_RATE_LIMIT_LIMIT
@@ -70,6 +72,7 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
         port: { type: 'string' },
         seed: { type: 'string' },
         'control-token': { type: 'string' },
+        'control-allow-remote': { type: 'boolean' },
         config: { type: 'string' },
         'rate-limit-store': { type: 'string' },
         'rate-limit': { type: 'string' },
@@ -128,6 +131,12 @@ export function parseCli (argv: string[], env: NodeJS.ProcessEnv): { help: boole
   if (port !== undefined) input.port = int('--port', port)
   if (seed !== undefined) input.seed = int('--seed', seed)
   if (token !== undefined) input.controlToken = token
+  const allowRemote = values['control-allow-remote'] === true || env.TENZRO_MOCK_CONTROL_ALLOW_REMOTE === '1' || env.TENZRO_MOCK_CONTROL_ALLOW_REMOTE === 'true'
+  if (allowRemote) {
+    // Off loopback the control API can mint keys and reset the mock: only behind a token.
+    if (input.controlToken === undefined) throw new UsageError('--control-allow-remote needs --control-token (TENZRO_MOCK_CONTROL_TOKEN): the control API would be open to the network')
+    input.controlAllowRemote = true
+  }
   if (logLevel !== undefined) input.logLevel = logLevel as MockConfigInput['logLevel']
   const headersTimeout = pick(values['header-timeout-ms'], 'TENZRO_MOCK_HTTP_HEADERS_TIMEOUT_MS')
   const requestTimeout = pick(values['request-timeout-ms'], 'TENZRO_MOCK_HTTP_REQUEST_TIMEOUT_MS')

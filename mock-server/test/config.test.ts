@@ -104,3 +104,14 @@ describe('resolveConfig', () => {
     expect(fieldsOf({ rateLimit: { routes: { 'GET /api/wallet/list': { limit: 3, windowMs: 1000, algorithm: 'token-bucket' } } } })).toEqual([])
   })
 })
+
+describe('--control-allow-remote', () => {
+  it('opens the control API to other hosts only behind a control token', async () => {
+    const { parseCli, UsageError } = await import('../src/server.ts')
+    expect(parseCli(['--control-allow-remote', '--control-token', 't0ken'], {}).input.controlAllowRemote).toBe(true)
+    expect(parseCli([], { TENZRO_MOCK_CONTROL_ALLOW_REMOTE: '1', TENZRO_MOCK_CONTROL_TOKEN: 't0ken' }).input.controlAllowRemote).toBe(true)
+    expect(parseCli([], {}).input.controlAllowRemote).toBeUndefined()
+    expect(() => parseCli(['--control-allow-remote'], {})).toThrow(UsageError)
+    expect(() => parseCli(['--control-allow-remote'], {})).toThrow(/needs --control-token/)
+  })
+})
