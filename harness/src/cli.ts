@@ -8,6 +8,8 @@ import { renderConsole, totals, writeReports, type HarnessReport, type SuiteRepo
 import { PROFILES, SCENARIOS, type Profile } from './profiles.ts'
 import { runSession, type SessionResult } from './session.ts'
 import { ControlError } from './control.ts'
+import { cmdDrill } from './drills/command.ts'
+import { DRILL_SCENARIOS } from './drills/profiles.ts'
 
 export const EXIT = { pass: 0, fail: 1, usage: 2, cannotRun: 3 } as const
 const VERSION = '0.1.0'
@@ -19,6 +21,9 @@ Usage:
   tenzro-harness run [scenario...] [options]      run the built-in scenarios with the reference client
   tenzro-harness verify [options] -- <command...> judge your own client, run as a command
   tenzro-harness profiles                         list the fault profiles of verify
+  tenzro-harness drill incident [options] -- <command...>
+                                                  incident drill: revoke every key of the tenant
+                                                  while your client runs; audit trail and timeline
   tenzro-harness <command> --help                 help for one command
 
 Exit codes: 0 all checks passed, 1 a check failed, 2 bad usage or configuration,
@@ -28,7 +33,10 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 bad usage or configuration,
 const RUN_HELP = `tenzro-harness run [scenario...] [options]
 
 Runs built-in scenarios: each is a fault plan, the reference client (examples/clients/good.ts) and
-the checks that judge it. Without names, runs all of them: ${Object.keys(SCENARIOS).join(', ')}.
+the checks that judge it. Without names, runs all of them except the drills:
+${Object.keys(SCENARIOS).filter((n) => !(n in DRILL_SCENARIOS)).join(', ')}.
+Drills (by name): ${Object.keys(DRILL_SCENARIOS).join(', ')} (the rotation drill runs
+examples/clients/drills/rereads-key-file.ts, since the reference client reads its key once).
 
 Options:
   --target <url>          use a running mock instead of an embedded one (its control API must answer)
@@ -52,7 +60,10 @@ profile, and runs your command with:
   TENZRO_TENANT_ID             the tenant id
   OTEL_EXPORTER_OTLP_ENDPOINT  the harness's OTLP/HTTP receiver (send traces there)
 After --duration it stops the command (SIGTERM, then SIGKILL) and judges: auth, throttling,
-reconnection, idempotency, secrets.
+reconnection, idempotency, secrets (and the drill profiles' own checks).
+Every authentication attempt of the run goes to audit.ndjson in the report directory.
+Drill profiles add: rotation (also TENZRO_API_KEY_FILE), environments (also TENZRO_NETWORK),
+hostile, incident; see \`tenzro-harness profiles\`.
 
 Options:
   --profile <name>        fault profile (default: default; see \`tenzro-harness profiles\`)
@@ -74,15 +85,15 @@ Example:
   tenzro-harness verify --log-file app.log --scan-dir dist -- node my-client.js
 `
 
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
-function int (name: string, v: string | undefined, min: number, max: number): number | undefined {
+export function int (name: string, v: string | undefined, min: number, max: number): number | undefined {
   if (v === undefined) return undefined
   if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new UsageError(`${name} must be a whole number ${min}..${max}, got ${JSON.stringify(v)}`)
   return Number(v)
 }
 
-function url (name: string, v: string | undefined): string | undefined {
+export function url (name: string, v: string | undefined): string | undefined {
   if (v === undefined) return undefined
   try {
     const u = new URL(v)
@@ -93,13 +104,13 @@ function url (name: string, v: string | undefined): string | undefined {
   }
 }
 
-interface Io { out: (s: string) => void, err: (s: string) => void, color: boolean }
+export interface Io { out: (s: string) => void, err: (s: string) => void, color: boolean }
 
-function report (command: 'run' | 'verify', suites: SuiteReport[], started: number, target: string): HarnessReport {
+export function report (command: HarnessReport['command'], suites: SuiteReport[], started: number, target: string): HarnessReport {
   return { tool: 'tenzro-harness', version: VERSION, command, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, target, suites, totals: totals(suites) }
 }
 
-function finish (r: HarnessReport, dir: string, io: Io, cannotRun: string[]): number {
+export function finish (r: HarnessReport, dir: string, io: Io, cannotRun: string[]): number {
   const paths = writeReports(r, dir)
   io.out(renderConsole(r, { color: io.color, paths: [paths.html, paths.junit, paths.json] }))
   for (const c of cannotRun) io.err(`tenzro-harness: ${c}\n`)
@@ -108,7 +119,7 @@ function finish (r: HarnessReport, dir: string, io: Io, cannotRun: string[]): nu
 }
 
 /** A client that could not start, or ended at once without a request, could not run (exit 3). */
-function couldNotRun (name: string, s: SessionResult): string | undefined {
+export function couldNotRun (name: string, s: SessionResult): string | undefined {
   if (s.client.spawnError !== undefined) return `${name}: the client command could not start (${s.client.spawnError})`
   if (!s.client.stoppedByHarness && s.client.exitCode !== 0 && s.client.requests === 0) return `${name}: the client exited with ${s.client.exitCode ?? s.client.signal} before making any request (see stderr in the report's stats)`
   return undefined
@@ -125,7 +136,7 @@ async function cmdRun (argv: string[], io: Io): Promise<number> {
     }
   })
   if (values.help === true) { io.out(RUN_HELP); return EXIT.pass }
-  const names = positionals.length === 0 ? Object.keys(SCENARIOS) : positionals
+  const names = positionals.length === 0 ? Object.keys(SCENARIOS).filter((n) => !(n in DRILL_SCENARIOS)) : positionals
   const unknown = names.filter((n) => !(n in SCENARIOS))
   if (unknown.length > 0) throw new UsageError(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`)
   const seed = int('--seed', values.seed, 0, 2 ** 32 - 1)
@@ -142,12 +153,13 @@ async function cmdRun (argv: string[], io: Io): Promise<number> {
     const s = await runSession({
       name,
       profile: sc,
-      command: [process.execPath, GOOD_CLIENT],
+      command: [process.execPath, sc.client === undefined ? GOOD_CLIENT : fileURLToPath(new URL(`../../examples/clients/${sc.client}`, import.meta.url))],
       env: sc.clientEnv,
       ...(target === undefined ? {} : { target: { url: target, controlToken: values['control-token'] } }),
       ...(seed === undefined ? {} : { seed }),
       otlpForward: forward,
       mockLogFile: join(dir, `mock-${name}.log`),
+      auditFile: join(dir, `audit-${name}.ndjson`),
       onProgress: values.quiet === true ? undefined : (l) => io.err(`tenzro-harness: ${l}\n`)
     })
     suites.push(s.suite)
@@ -199,6 +211,7 @@ async function cmdVerify (argv: string[], io: Io): Promise<number> {
     ...(seed === undefined ? {} : { seed }),
     otlpForward: forward,
     mockLogFile: join(dir, 'mock.log'),
+    auditFile: join(dir, 'audit.ndjson'),
     onProgress: values.quiet === true ? undefined : (l) => io.err(`tenzro-harness: ${l}\n`)
   })
   const c = couldNotRun('verify', s)
@@ -227,6 +240,7 @@ export async function main (argv: string[], io: Io = { out: (s) => process.stdou
       case 'run': return await cmdRun(rest, io)
       case 'verify': return await cmdVerify(rest, io)
       case 'profiles': return cmdProfiles(rest, io)
+      case 'drill': return await cmdDrill(rest, io)
       case undefined: case '-h': case '--help': case 'help':
         io.out(MAIN_HELP)
         return cmd === undefined ? EXIT.usage : EXIT.pass

@@ -3,7 +3,7 @@
 import { ApiError, type ErrorDetail } from './errors.ts'
 import { CHAINS, WALLET_TYPES, type WalletType } from './domain/wallet-store.ts'
 import type { Chain } from './domain/addresses.ts'
-import { isValidScope } from './domain/key-store.ts'
+import { isValidScope, NETWORKS, type Network } from './domain/key-store.ts'
 
 // Printable: no control characters (C0, DEL, C1), no lone surrogates.
 const PRINTABLE = /^[^\p{Cc}\p{Cs}]+$/u
@@ -55,11 +55,13 @@ export interface KeyCreateInput {
   scopes: string[]
   rateLimit: number | undefined
   expiresAtMs: number | undefined
+  network?: Network | undefined
 }
 
 /** Shared by POST /api/keys and POST /__harness/keys. `now` rejects an expiry in the past. */
 export function keyFields (o: Record<string, unknown>, d: ErrorDetail[], now: number, defaults: { scopes: readonly string[] }): KeyCreateInput {
-  const { name, scopes, rateLimit, expiresAt } = o
+  const { name, scopes, rateLimit, expiresAt, network } = o
+  if (network !== undefined && network !== null && !(NETWORKS as readonly unknown[]).includes(network)) d.push({ field: 'network', message: `must be one of ${NETWORKS.join(', ')} (the key then works on that X-Network only), or null` })
   if (name !== undefined && (typeof name !== 'string' || name.length < 1 || name.length > 64 || !PRINTABLE.test(name))) d.push({ field: 'name', message: 'must be 1-64 printable characters' })
   if (scopes !== undefined && (!Array.isArray(scopes) || scopes.length === 0 || scopes.length > 8 || !scopes.every(isValidScope))) d.push({ field: 'scopes', message: 'must be a non-empty array of wallet:read, wallet:write, events:read, <service>:* or admin:*' })
   if (rateLimit !== undefined && rateLimit !== null && (typeof rateLimit !== 'number' || !Number.isInteger(rateLimit) || rateLimit < 1 || rateLimit > 1e9)) d.push({ field: 'rateLimit', message: 'must be an integer >= 1 (requests per window)' })
@@ -73,7 +75,8 @@ export function keyFields (o: Record<string, unknown>, d: ErrorDetail[], now: nu
     name: typeof name === 'string' ? name : 'key',
     scopes: Array.isArray(scopes) ? [...new Set(scopes as string[])] : [...defaults.scopes],
     rateLimit: typeof rateLimit === 'number' ? rateLimit : undefined,
-    expiresAtMs
+    expiresAtMs,
+    ...(typeof network === 'string' ? { network: network as Network } : {})
   }
 }
 

@@ -77,6 +77,16 @@ ${c.violations.length > 0 ? `<ul>${c.violations.map((v) => `<li>${esc(v.message)
 </section>`).join('\n')
 }
 
+/** The drill's timeline (incident response: "document the incident timeline"), when the profile is a drill. */
+function drillTimeline (s: SuiteReport): string {
+  const t = s.drillTimeline ?? []
+  if (t.length === 0) return ''
+  return `<section class="drill-timeline" data-timeline="${esc(s.name)}"><h3>Timeline</h3>
+<table><thead><tr><th>+s</th><th>time</th><th>who</th><th>what</th><th>key</th></tr></thead><tbody>
+${t.map((e) => `<tr class="${esc(e.actor)}"><td>${(e.offsetMs / 1000).toFixed(2)}</td><td>${esc(new Date(e.at).toISOString())}</td><td>${esc(e.actor)}</td><td>${esc(e.event)}</td><td>${esc(e.keyId ?? '')}</td></tr>`).join('\n')}
+</tbody></table><p class="legend">Every authentication attempt is in audit.ndjson beside this report.</p></section>`
+}
+
 export function renderHtml (r: HarnessReport): string {
   const t = r.totals
   const suites = r.suites.map((s) => `<article class="suite" data-suite="${esc(s.name)}">
@@ -84,6 +94,7 @@ export function renderHtml (r: HarnessReport): string {
 <p class="stats">${Object.entries(s.stats).map(([k, v]) => `<span>${esc(k)}: <b>${esc(String(v))}</b></span>`).join(' ')}</p>
 <div class="charts">${requestsChart(s)}${latencyChart(s)}${sseChart(s)}</div>
 ${checks(s)}
+${drillTimeline(s)}
 </article>`).join('\n')
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -102,6 +113,7 @@ circle.open{fill:#1a7f37}circle.close{fill:#57606a}circle.drop{fill:#cf222e}circ
 .dot::before{content:"●";margin-right:3px}.dot.open{color:#1a7f37}.dot.close{color:#57606a}.dot.drop{color:#cf222e}.dot.resume{color:#0969da}.dot.gap{color:#bf8700}.dot.stall{color:#8250df}.dot.reject{color:#000}
 .check{border-left:4px solid #ccc;padding:2px 10px;margin:8px 0}.check.pass{border-color:#1a7f37}.check.fail,.check.error{border-color:#cf222e;background:#fff5f5}.check.skip{border-color:#afb8c1}
 .badge{font-size:11px;padding:1px 6px;border-radius:8px;color:#fff}.badge.pass{background:#1a7f37}.badge.fail,.badge.error{background:#cf222e}.badge.skip{background:#afb8c1}
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #e5e7eb;padding:2px 8px;text-align:left}
 pre{background:#f6f8fa;padding:8px;overflow:auto;font-size:12px}.empty{color:#57606a}
 </style></head>
 <body>

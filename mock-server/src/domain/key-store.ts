@@ -8,6 +8,10 @@ export const KEY_RE = /^tnz_([a-z0-9]{1,32})_([A-Za-z0-9_-]{43})$/
 export const SLUG_RE = /^[a-z0-9]{1,32}$/
 export const SCOPES = ['wallet:read', 'wallet:write', 'events:read', 'admin:*'] as const
 export const DEFAULT_SCOPES = ['wallet:read', 'wallet:write', 'events:read'] as const
+/** The networks of X-Network (contract 1.2); a request without the header is on `devnet`. */
+export const NETWORKS = ['devnet', 'testnet', 'mainnet'] as const
+export type Network = typeof NETWORKS[number]
+export const DEFAULT_NETWORK: Network = 'devnet'
 const SCOPE_RE = /^(wallet|events|admin):(read|write|\*)$/
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
 
@@ -25,6 +29,8 @@ export interface KeyRecord {
   scopes: string[]
   rateLimit: number | undefined
   expiresAtMs: number | undefined
+  /** The one network the key works on (separate keys per environment); undefined: every network. */
+  network: Network | undefined
   createdAtMs: number
   lastUsedAtMs: number | undefined
   revokedAtMs: number | undefined
@@ -43,6 +49,7 @@ export interface CreateKeyInput {
   scopes?: readonly string[]
   rateLimit?: number
   expiresAtMs?: number
+  network?: Network | undefined
 }
 
 /**
@@ -67,6 +74,7 @@ export function describeKey (k: KeyRecord) {
     scopes: k.scopes,
     rateLimit: k.rateLimit ?? null,
     expiresAt: k.expiresAtMs === undefined ? null : new Date(k.expiresAtMs).toISOString(),
+    network: k.network ?? null,
     createdAt: new Date(k.createdAtMs).toISOString(),
     lastUsedAt: k.lastUsedAtMs === undefined ? null : new Date(k.lastUsedAtMs).toISOString(),
     revokedAt: k.revokedAtMs === undefined ? null : new Date(k.revokedAtMs).toISOString()
@@ -130,6 +138,7 @@ export function createKeyStore ({ seed, now }: { seed: number, now: () => number
       scopes: [...(input.scopes ?? DEFAULT_SCOPES)],
       rateLimit: input.rateLimit,
       expiresAtMs: input.expiresAtMs,
+      network: input.network,
       createdAtMs: now(),
       lastUsedAtMs: undefined,
       revokedAtMs: undefined,
@@ -226,6 +235,22 @@ export function createKeyStore ({ seed, now }: { seed: number, now: () => number
         for (const l of revokeListeners) l(k)
       }
       return k
+    },
+
+    /**
+     * Revoke every live key of a tenant in one step (incident response: rotate all keys at once). The
+     * keys share one revocation time, and each revocation closes that key's open streams.
+     */
+    revokeTenant (tenantId: string): KeyRecord[] {
+      const t = now()
+      const out: KeyRecord[] = []
+      for (const k of keysById.values()) {
+        if (k.tenantId !== tenantId || k.revokedAtMs !== undefined) continue
+        k.revokedAtMs = t
+        out.push(k)
+      }
+      for (const k of out) for (const l of revokeListeners) l(k)
+      return out
     },
 
     /** Called when a key is revoked, so open streams can close at once (2.5). */

@@ -43,6 +43,8 @@ export function requestEntry (f: RequestFacts, s: RequestState): Record<string, 
     status: f.statusCode,
     durationMs: Math.round(Number(process.hrtime.bigint() - s.startNs) / 1e4) / 100,
     ip: f.ip ?? null,
+    // X-Network as sent (contract 1.2), null when absent (devnet): the environment checks read it.
+    network: typeof f.headers['x-network'] === 'string' ? f.headers['x-network'] : null,
     tenant: s.auth?.tenantId ?? s.authTenant ?? null,
     keyId: s.auth?.keyId ?? s.keyRef ?? null,
     auth: s.authOutcome ?? null,
