@@ -28,8 +28,9 @@ function projectCodes (): Record<string, number> {
     const text = readFileSync(f, 'utf8')
     const at = text.search(/^#+ .*\b1\.6\b/m)
     if (at === -1) continue
-    const end = text.slice(at + 1).search(/^#+ /m)
-    Object.assign(out, codeRows(end === -1 ? text.slice(at) : text.slice(at, at + 1 + end)))
+    const body = text.slice(text.indexOf('\n', at) + 1)
+    const end = body.search(/^#+ /m)
+    Object.assign(out, codeRows(end === -1 ? body : body.slice(0, end)))
   }
   return out
 }

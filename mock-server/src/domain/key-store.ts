@@ -74,7 +74,6 @@ export function describeKey (k: KeyRecord) {
     scopes: k.scopes,
     rateLimit: k.rateLimit ?? null,
     expiresAt: k.expiresAtMs === undefined ? null : new Date(k.expiresAtMs).toISOString(),
-    network: k.network ?? null,
     createdAt: new Date(k.createdAtMs).toISOString(),
     lastUsedAt: k.lastUsedAtMs === undefined ? null : new Date(k.lastUsedAtMs).toISOString(),
     revokedAt: k.revokedAtMs === undefined ? null : new Date(k.revokedAtMs).toISOString()
