@@ -85,15 +85,15 @@ Example:
   tenzro-harness verify --log-file app.log --scan-dir dist -- node my-client.js
 `
 
-export class UsageError extends Error {}
+class UsageError extends Error {}
 
-export function int (name: string, v: string | undefined, min: number, max: number): number | undefined {
+function int (name: string, v: string | undefined, min: number, max: number): number | undefined {
   if (v === undefined) return undefined
   if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new UsageError(`${name} must be a whole number ${min}..${max}, got ${JSON.stringify(v)}`)
   return Number(v)
 }
 
-export function url (name: string, v: string | undefined): string | undefined {
+function url (name: string, v: string | undefined): string | undefined {
   if (v === undefined) return undefined
   try {
     const u = new URL(v)
@@ -104,13 +104,13 @@ export function url (name: string, v: string | undefined): string | undefined {
   }
 }
 
-export interface Io { out: (s: string) => void, err: (s: string) => void, color: boolean }
+interface Io { out: (s: string) => void, err: (s: string) => void, color: boolean }
 
-export function report (command: HarnessReport['command'], suites: SuiteReport[], started: number, target: string): HarnessReport {
+function report (command: HarnessReport['command'], suites: SuiteReport[], started: number, target: string): HarnessReport {
   return { tool: 'tenzro-harness', version: VERSION, command, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, target, suites, totals: totals(suites) }
 }
 
-export function finish (r: HarnessReport, dir: string, io: Io, cannotRun: string[]): number {
+function finish (r: HarnessReport, dir: string, io: Io, cannotRun: string[]): number {
   const paths = writeReports(r, dir)
   io.out(renderConsole(r, { color: io.color, paths: [paths.html, paths.junit, paths.json] }))
   for (const c of cannotRun) io.err(`tenzro-harness: ${c}\n`)
@@ -119,7 +119,7 @@ export function finish (r: HarnessReport, dir: string, io: Io, cannotRun: string
 }
 
 /** A client that could not start, or ended at once without a request, could not run (exit 3). */
-export function couldNotRun (name: string, s: SessionResult): string | undefined {
+function couldNotRun (name: string, s: SessionResult): string | undefined {
   if (s.client.spawnError !== undefined) return `${name}: the client command could not start (${s.client.spawnError})`
   if (!s.client.stoppedByHarness && s.client.exitCode !== 0 && s.client.requests === 0) return `${name}: the client exited with ${s.client.exitCode ?? s.client.signal} before making any request (see stderr in the report's stats)`
   return undefined
@@ -240,7 +240,7 @@ export async function main (argv: string[], io: Io = { out: (s) => process.stdou
       case 'run': return await cmdRun(rest, io)
       case 'verify': return await cmdVerify(rest, io)
       case 'profiles': return cmdProfiles(rest, io)
-      case 'drill': return await cmdDrill(rest, io)
+      case 'drill': return await cmdDrill(rest, io, { UsageError, int, url, report, finish, couldNotRun })
       case undefined: case '-h': case '--help': case 'help':
         io.out(MAIN_HELP)
         return cmd === undefined ? EXIT.usage : EXIT.pass

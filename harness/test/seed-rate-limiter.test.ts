@@ -24,16 +24,14 @@ describe("the guide's RateLimiter", () => {
     const l = new RateLimiter(3, 1000)
     const sent: number[] = []
     const call = async () => { await l.throttle(); sent.push(Date.now()) }
-    for (let i = 0; i < 3; i++) await call()
-    const both = Promise.all([call(), call()])
-    await vi.advanceTimersByTimeAsync(1000)
+    for (let i = 0; i < 3; i++) { await call(); await vi.advanceTimersByTimeAsync(100) } // t = 0, 100, 200
+    const both = Promise.all([call(), call()]) // t = 300: both wait for the slot of t = 0
+    await vi.advanceTimersByTimeAsync(700)
     await both
-    // Both waited the same 1000 ms for the one slot the first request freed.
-    const inWindow = sent.filter((t) => t > Date.now() - 1000).length
-    expect(sent).toHaveLength(5)
-    expect(inWindow).toBe(2)
-    const t0 = sent[0]!
-    expect(sent.filter((t) => t >= t0 + 1000 && t < t0 + 2000)).toHaveLength(2)
+    const t = sent.map((x) => x - sent[0]!)
+    expect(t).toEqual([0, 100, 200, 1000, 1000])
+    // 100, 200, 1000 and 1000 fall within one 1000 ms window: 4 requests where the limit is 3.
+    expect(t.filter((x) => x > 0 && x <= 1000)).toHaveLength(4)
   })
 
   it('records the time before its wait, so a later burst fits more than `limit` calls into a real window', async () => {
@@ -46,11 +44,14 @@ describe("the guide's RateLimiter", () => {
     const third = call() // waits until t = 1000, but is recorded at t = 900
     await vi.advanceTimersByTimeAsync(100)
     await third
-    await vi.advanceTimersByTimeAsync(800) // t = 1800: the third's stale stamp (900) has left the window
-    await call()
+    await vi.advanceTimersByTimeAsync(800) // t = 1800
+    const fourth = call() // stamps 900 and 900 in the window: waits until 1900, recorded at 1800
+    await vi.advanceTimersByTimeAsync(100)
+    await fourth
+    await call() // t = 1900: both 900 stamps have left the window, so it goes at once
     const t = sent.map((x) => x - sent[0]!)
-    expect(t).toEqual([0, 900, 1000, 1900])
-    // 900, 1000 and 1900 fall within one 1000 ms window: 3 requests where the limit is 2.
-    expect(t.filter((x) => x >= 900 && x < 1900 + 1).length).toBe(3)
+    expect(t).toEqual([0, 900, 1000, 1900, 1900])
+    // 1000, 1900 and 1900 fall within one 1000 ms window: 3 requests where the limit is 2.
+    expect(t.filter((x) => x > 900 && x <= 1900)).toHaveLength(3)
   })
 })

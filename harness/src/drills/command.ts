@@ -5,10 +5,24 @@
 // the audit trail (audit.ndjson) and the timeline (report.html) beside the usual reports.
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { couldNotRun, EXIT, finish, int, report, url, UsageError, type Io } from '../cli.ts'
-import { runSession } from '../session.ts'
+import { runSession, type SessionResult } from '../session.ts'
+import type { HarnessReport, SuiteReport } from '../report/index.ts'
 import { DRILL_PROFILES } from './profiles.ts'
 import type { Profile } from '../profiles.ts'
+
+const EXIT = { pass: 0, usage: 2 } as const
+
+interface Io { out: (s: string) => void, err: (s: string) => void, color: boolean }
+
+/** What the drill command takes from the CLI (cli.ts), handed in so the two do not import each other. */
+export interface CliParts {
+  UsageError: new (message: string) => Error
+  int: (name: string, v: string | undefined, min: number, max: number) => number | undefined
+  url: (name: string, v: string | undefined) => string | undefined
+  report: (command: HarnessReport['command'], suites: SuiteReport[], started: number, target: string) => HarnessReport
+  finish: (r: HarnessReport, dir: string, io: Io, cannotRun: string[]) => number
+  couldNotRun: (name: string, s: SessionResult) => string | undefined
+}
 
 const DRILL_HELP = `tenzro-harness drill <name> [options] -- <command> [args...]
 
@@ -54,7 +68,7 @@ Example:
   tenzro-harness drill incident --revoke-at 10 -- node my-client.js
 `
 
-export async function cmdDrill (argv: string[], io: Io): Promise<number> {
+export async function cmdDrill (argv: string[], io: Io, { UsageError, int, url, report, finish, couldNotRun }: CliParts): Promise<number> {
   const [name, ...rest] = argv
   if (name === undefined || name === '-h' || name === '--help') { io.out(DRILL_HELP); return name === undefined ? EXIT.usage : EXIT.pass }
   if (name !== 'incident') throw new UsageError(`unknown drill ${JSON.stringify(name)}; known: incident (rotation, hostile and environments are verify profiles)`)

@@ -3,7 +3,26 @@
 // against the client. Each runs the mock at the quick profile's pace: a 1 s heartbeat the client is
 // told about, 5 events/s, a log that keeps the whole run and a key limit no client reaches, so the only
 // thing happening to the client is the drill.
-import type { Profile, Scenario } from '../profiles.ts'
+import type { FaultSpec } from '../../../mock-server/src/domain/fault-plan.ts'
+import type { MockConfigInput } from '../../../mock-server/src/config.ts'
+import type { CheckGroup } from '../checks/index.ts'
+import type { DrillSpec } from './spec.ts'
+
+/** The fields of a profile (profiles.ts `Profile`) that a drill sets; profiles.ts spreads these in. */
+export interface DrillProfile {
+  name: string
+  description: string
+  durationS: number
+  mock: MockConfigInput
+  keyRateLimit: number
+  faults: FaultSpec[]
+  stallDetectMs: number
+  checks: readonly CheckGroup[]
+  clientEnv: Record<string, string>
+  drill: DrillSpec
+  /** For `run`: the client, when not the reference client (a path under examples/clients). */
+  client?: string
+}
 
 const drillMock = { events: { capacity: 10_000, generatorRate: 5, retryMs: 1000, heartbeatMs: 1000 } }
 const drillClient = { TENZRO_HEARTBEAT_TIMEOUT_MS: '2500' }
@@ -11,7 +30,7 @@ const drillClient = { TENZRO_HEARTBEAT_TIMEOUT_MS: '2500' }
 /** The documented grace period of a rotation: how long both keys work. */
 export const ROTATION_GRACE_S = 5
 
-export const DRILL_PROFILES: Record<string, Profile> = {
+export const DRILL_PROFILES: Record<string, DrillProfile> = {
   rotation: {
     name: 'rotation',
     description: `key rotation: the key is also in TENZRO_API_KEY_FILE; at 6 s a new key is written to the file, ${ROTATION_GRACE_S} s later the old key is revoked and its streams close. The client must switch within the grace period, without a 401 storm or lost events, and never use the old key again`,
@@ -66,7 +85,7 @@ export const DRILL_PROFILES: Record<string, Profile> = {
  * The same drills as `run` scenarios. The reference client reads its key once, so the rotation
  * scenario runs the example that re-reads the key file; the others run the reference client.
  */
-export const DRILL_SCENARIOS: Record<string, Scenario> = {
+export const DRILL_SCENARIOS: Record<string, DrillProfile> = {
   rotation: { ...DRILL_PROFILES.rotation!, clientEnv: { ...drillClient }, client: 'drills/rereads-key-file.ts' },
   hostile: { ...DRILL_PROFILES.hostile!, clientEnv: { ...drillClient } },
   environments: { ...DRILL_PROFILES.environments!, clientEnv: { ...drillClient } },
