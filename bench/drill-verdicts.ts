@@ -21,10 +21,8 @@ export interface DrillCase {
 }
 
 /**
- * Expected verdicts. The seed's RateLimiter (examples/clients/drills/seed-rate-limiter.ts) spends its
- * 100 requests per minute in the first ~17 s and then waits, so under `quick` it never reaches the key
- * revocation (no 401 to judge) and every fault it meets it answers the way the guide's code does:
- * nothing but the next turn of its loop.
+ * Expected verdicts. The seed's RateLimiter (examples/clients/drills/seed-rate-limiter.ts) answers
+ * every fault the way the guide's code does: with the next turn of its loop (examples/clients/README.md).
  */
 export const DRILL_CASES: Record<string, DrillCase> = {
   'rotation/rereads-key-file': { client: 'drills/rereads-key-file', profile: 'rotation', fail: [] },
@@ -42,13 +40,13 @@ export const DRILL_CASES: Record<string, DrillCase> = {
   'quick/seed-rate-limiter': {
     client: 'drills/seed-rate-limiter',
     profile: 'quick',
-    fail: ['throttling/retry-after', 'throttling/backoff', 'throttling/retry-cap', 'reconnection/last-event-id', 'reconnection/stall-detected', 'idempotency/keys-on-posts', 'idempotency/retry-reuses-key', 'idempotency/no-duplicates'],
+    fail: ['auth/no-hot-loop-after-401', 'throttling/retry-after', 'throttling/backoff', 'throttling/retry-cap', 'reconnection/last-event-id', 'reconnection/stall-detected', 'idempotency/keys-on-posts', 'idempotency/retry-reuses-key', 'idempotency/no-duplicates'],
     skip: ['reconnection/gap-resync', 'idempotency/events-once']
   },
   'default/seed-rate-limiter': {
     client: 'drills/seed-rate-limiter',
     profile: 'default',
-    fail: ['throttling/retry-after', 'throttling/backoff', 'reconnection/stall-detected', 'idempotency/keys-on-posts', 'idempotency/retry-reuses-key', 'idempotency/no-duplicates'],
+    fail: ['auth/no-hot-loop-after-401', 'throttling/retry-after', 'throttling/backoff', 'throttling/retry-cap', 'reconnection/stall-detected', 'idempotency/keys-on-posts', 'idempotency/retry-reuses-key', 'idempotency/no-duplicates'],
     skip: ['reconnection/comes-back', 'reconnection/respects-retry', 'reconnection/last-event-id', 'reconnection/gap-resync', 'idempotency/events-once']
   }
 }
