@@ -2,7 +2,7 @@
 // drill case (an example client under a drill profile, `drill incident`, or the seed's RateLimiter under
 // the default and quick profiles) `runs` times and fails (exit 1) if any case's verdicts (check id ->
 // status) or exit code differ between runs. Cases run DRILL_CONCURRENCY (default 7) at a time. Results
-// go to reports/drill-verdicts.json. The same table serves harness/test/drill-verdicts.test.ts.
+// go to reports/drill-verdicts.json; DRILL_KEEP=1 keeps every run's report directory. The same table serves harness/test/drill-verdicts.test.ts.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -23,6 +23,9 @@ export interface DrillCase {
 /**
  * Expected verdicts. The seed's RateLimiter (examples/clients/drills/seed-rate-limiter.ts) answers
  * every fault the way the guide's code does: with the next turn of its loop (examples/clients/README.md).
+ * It is judged under `default` only: `quick` counts its faults in list requests paced for a client
+ * that lists every 200 ms, and this one lists every second, so under `quick` its 429 lands at the very
+ * end of the run and the verdict depends on the machine.
  */
 export const DRILL_CASES: Record<string, DrillCase> = {
   'rotation/rereads-key-file': { client: 'drills/rereads-key-file', profile: 'rotation', fail: [] },
@@ -37,16 +40,10 @@ export const DRILL_CASES: Record<string, DrillCase> = {
   'incident/good': { client: 'good', profile: 'drill incident', fail: [] },
   'incident/rereads-key-file': { client: 'drills/rereads-key-file', profile: 'drill incident', fail: [] },
   'incident/hammers-after-401': { client: 'hammers-after-401', profile: 'drill incident', fail: ['incident/client-stops', 'auth/no-hot-loop-after-401'] },
-  'quick/seed-rate-limiter': {
-    client: 'drills/seed-rate-limiter',
-    profile: 'quick',
-    fail: ['auth/no-hot-loop-after-401', 'throttling/retry-after', 'throttling/backoff', 'throttling/retry-cap', 'reconnection/last-event-id', 'reconnection/stall-detected', 'idempotency/keys-on-posts', 'idempotency/retry-reuses-key', 'idempotency/no-duplicates'],
-    skip: ['reconnection/gap-resync', 'idempotency/events-once']
-  },
   'default/seed-rate-limiter': {
     client: 'drills/seed-rate-limiter',
     profile: 'default',
-    fail: ['auth/no-hot-loop-after-401', 'throttling/retry-after', 'throttling/backoff', 'throttling/retry-cap', 'reconnection/stall-detected', 'idempotency/keys-on-posts', 'idempotency/retry-reuses-key', 'idempotency/no-duplicates'],
+    fail: ['throttling/retry-after', 'throttling/backoff', 'reconnection/stall-detected', 'idempotency/keys-on-posts', 'idempotency/retry-reuses-key', 'idempotency/no-duplicates'],
     skip: ['reconnection/comes-back', 'reconnection/respects-retry', 'reconnection/last-event-id', 'reconnection/gap-resync', 'idempotency/events-once']
   }
 }
@@ -99,7 +96,8 @@ async function cli (argv: string[]): Promise<number> {
   process.stdout.write(`${names.length - unstable}/${names.length} drill cases gave the same verdicts on all ${runs} runs (${took} s)\n`)
   mkdirSync('reports', { recursive: true })
   writeFileSync('reports/drill-verdicts.json', JSON.stringify({ runs, concurrency, tookS: took, cases: table }, null, 2) + '\n')
-  rmSync(root, { recursive: true, force: true })
+  if (process.env.DRILL_KEEP === '1') process.stdout.write(`reports kept in ${root}\n`)
+  else rmSync(root, { recursive: true, force: true })
   return unstable === 0 ? 0 : 1
 }
 

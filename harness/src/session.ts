@@ -17,7 +17,7 @@ import { createOtlpReceiver, type OtlpReceiver } from './otlp/index.ts'
 import type { Profile } from './profiles.ts'
 import { summariseRecord, type SuiteReport } from './report/model.ts'
 import { auditNdjson, auditTrail, buildTimeline } from './drills/audit.ts'
-import { prepareDrills } from './drills/runtime.ts'
+import { prepareDrills, SENTINEL_REQUEST_PREFIX } from './drills/runtime.ts'
 
 export interface SessionOptions {
   name: string
@@ -167,7 +167,8 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
           if (lastSeq <= seen) continue
           const fresh = await control.record(seen)
           seen = lastSeq
-          if (fresh.some((e) => (e as Record<string, unknown>).tenant === tenant.id || (e as Record<string, unknown>).keyId === key.id)) break
+          // The client's first request; the drills' sentinel streams are the harness's own.
+          if (fresh.some((e) => ((e as Record<string, unknown>).tenant === tenant.id || (e as Record<string, unknown>).keyId === key.id) && !String((e as Record<string, unknown>).requestId).startsWith(SENTINEL_REQUEST_PREFIX))) break
         } catch { /* the control API hiccuped: try again */ }
       }
       if (!childDone) startClock()
@@ -229,7 +230,7 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
       mkdirSync(dirname(o.auditFile), { recursive: true })
       writeFileSync(o.auditFile, auditNdjson(audit))
     }
-    if (o.profile.drill !== undefined) suite.drillTimeline = buildTimeline(drills.actions(), record, audit).map((t) => ({ ...t, offsetMs: t.at - started }))
+    if (o.profile.drill !== undefined) suite.drillTimeline = buildTimeline(drills.actions(), record, audit, drills.sentinelKeyIds).map((t) => ({ ...t, offsetMs: t.at - started }))
     suite.stats.clientExit = spawnError !== undefined ? `could not start (${spawnError})` : exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`
     suite.stats.spans = evidence.spans.length
     if (stdout.truncated || stderr.truncated) suite.stats.outputTruncatedAtBytes = OUTPUT_CAP

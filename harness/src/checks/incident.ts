@@ -4,16 +4,17 @@
 // knocking on with dead keys.
 import { requestsOf, startOf, type Evidence, type FrameEntry, type RequestEntry, type StreamEntry } from '../evidence.ts'
 import { skip, verdict, type CheckResult, type Violation } from './types.ts'
+import { DRILL_CATALOG, INCIDENT_MAX_AFTER_REFUSAL } from './drill-catalog.ts'
 
 /** Requests a client may still send after its first refusal following the revocation. */
-export const INCIDENT_MAX_AFTER_REFUSAL = 10
+export { INCIDENT_MAX_AFTER_REFUSAL }
 
 const CLOSED = 'incident/streams-closed'
-const CLOSED_TITLE = 'Every stream of the tenant closes within one heartbeat of the revocation'
+const CLOSED_TITLE = DRILL_CATALOG[CLOSED].title
 const NOTHING = 'incident/nothing-after-revocation'
-const NOTHING_TITLE = 'No request succeeds and no event is sent after the revocation'
+const NOTHING_TITLE = DRILL_CATALOG[NOTHING].title
 const STOPS = 'incident/client-stops'
-const STOPS_TITLE = `The client stops cleanly: at most ${INCIDENT_MAX_AFTER_REFUSAL} requests after its first refusal`
+const STOPS_TITLE = DRILL_CATALOG[STOPS].title
 
 export function checkIncident (e: Evidence): CheckResult[] {
   const inc = e.setup.drills?.incident

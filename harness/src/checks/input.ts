@@ -4,17 +4,16 @@
 // on one event: failing on it, resuming from before it, failing again (a poison loop).
 import { entriesOf, requestsOf, startOf, type Evidence, type StreamEntry } from '../evidence.ts'
 import { skip, verdict, type CheckResult, type Violation } from './types.ts'
+import { DRILL_CATALOG } from './drill-catalog.ts'
+import { HOSTILE_STALL_MS, POISON_MAX_DELIVERIES } from './input-limits.ts'
 
-/** Deliveries of one event id beyond which the client is looping on it. */
-export const POISON_MAX_DELIVERIES = 3
-/** Silence at the end of the run that counts as a stall (at least; a slow poller gets twice its interval). */
-export const HOSTILE_STALL_MS = 3000
+export { HOSTILE_STALL_MS, POISON_MAX_DELIVERIES }
 
 const LIST = 'GET /api/wallet/list'
 const SURVIVES = 'input/survives-hostile'
-const SURVIVES_TITLE = 'Keeps consuming after hostile payloads: no crash, no exit, no stall'
+const SURVIVES_TITLE = DRILL_CATALOG[SURVIVES].title
 const POISON = 'input/no-poison-loop'
-const POISON_TITLE = `No event delivered more than ${POISON_MAX_DELIVERIES} times because the client keeps failing on it`
+const POISON_TITLE = DRILL_CATALOG[POISON].title
 
 function median (xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)

@@ -3,9 +3,10 @@
 // the client sent, say, its testnet key to mainnet (or to devnet by leaving X-Network out).
 import { requestsOf, startOf, type Evidence } from '../evidence.ts'
 import { skip, verdict, type CheckResult } from './types.ts'
+import { DRILL_CATALOG } from './drill-catalog.ts'
 
 const ID = 'auth/key-for-this-network'
-const TITLE = 'The key is only sent to the network it is bound to'
+const TITLE = DRILL_CATALOG[ID].title
 
 export function checkNetwork (e: Evidence): CheckResult[] {
   const bound = e.setup.drills?.network?.bound

@@ -4,14 +4,15 @@
 // has switched, the old key never comes back.
 import { entriesOf, requestsOf, startOf, type Evidence, type StreamEntry } from '../evidence.ts'
 import { skip, verdict, type CheckResult, type Violation } from './types.ts'
+import { DRILL_CATALOG } from './drill-catalog.ts'
 
 /** 401s tolerated after the revocation: one per concurrent loop that learns of it (list, create, stream) and then some. */
 export const ROTATION_MAX_401 = 5
 
 const SURVIVES = 'auth/survives-rotation'
-const SURVIVES_TITLE = 'Survives a key rotation: the new key in use within the grace period, no 401 storm, no lost events'
+const SURVIVES_TITLE = DRILL_CATALOG[SURVIVES].title
 const RETIRED = 'auth/old-key-retired'
-const RETIRED_TITLE = 'Once switched to the new key, the old key never reappears'
+const RETIRED_TITLE = DRILL_CATALOG[RETIRED].title
 
 export function checkRotation (e: Evidence): CheckResult[] {
   const r = e.setup.drills?.rotation

@@ -47,7 +47,8 @@ export interface DrillTimelineEntry {
  * accepted attempt, its first refusal (with the code), its last attempt and how many came after the
  * first refusal; the streams the mock closed on revocation; and the client's exit.
  */
-export function buildTimeline (actions: readonly DrillTimelineEntry[], record: readonly AnyEntry[], audit: readonly AuditEntry[]): DrillTimelineEntry[] {
+export function buildTimeline (actions: readonly DrillTimelineEntry[], record: readonly AnyEntry[], audit: readonly AuditEntry[], harnessKeyIds: readonly string[] = []): DrillTimelineEntry[] {
+  const harness = new Set(harnessKeyIds)
   const out: DrillTimelineEntry[] = [...actions]
   const byKey = new Map<string, AuditEntry[]>()
   for (const a of audit) {
@@ -55,6 +56,11 @@ export function buildTimeline (actions: readonly DrillTimelineEntry[], record: r
     byKey.set(k, [...byKey.get(k) ?? [], a])
   }
   for (const [keyId, list] of byKey) {
+    if (harness.has(keyId)) {
+      // The drill's own sentinel streams: when each opened is all the timeline needs.
+      out.push({ at: Date.parse(list[0]!.time), actor: 'harness', event: `sentinel stream opened (${list[0]!.outcome} ${list[0]!.status})`, keyId })
+      continue
+    }
     const firstOk = list.find((a) => a.outcome === 'ok')
     const firstRefused = list.find((a) => a.outcome === 'refused')
     if (firstOk !== undefined) out.push({ at: Date.parse(firstOk.time), actor: 'client', event: `first accepted attempt (${firstOk.method} ${firstOk.route ?? '?'})`, keyId })
@@ -63,7 +69,7 @@ export function buildTimeline (actions: readonly DrillTimelineEntry[], record: r
       out.push({ at: Date.parse(firstRefused.time), actor: 'mock', event: `first refusal: ${firstRefused.status} ${firstRefused.code ?? ''} (${firstRefused.method} ${firstRefused.route ?? '?'}); ${after} more attempts after it`, keyId })
     }
     const last = list[list.length - 1]!
-    out.push({ at: Date.parse(last.time), actor: 'client', event: `last attempt: ${last.outcome} ${last.status} (${list.length} in all)`, keyId })
+    if (list.length > 1) out.push({ at: Date.parse(last.time), actor: 'client', event: `last attempt: ${last.outcome} ${last.status} (${list.length} in all)`, keyId })
   }
   for (const e of record) {
     if (e.type === 'stream' && (e as StreamEntry).phase === 'close' && (e as StreamEntry).reason === 'revoked') {

@@ -24,7 +24,9 @@ export interface DrillProfile {
   client?: string
 }
 
-const drillMock = { events: { capacity: 10_000, generatorRate: 5, retryMs: 1000, heartbeatMs: 1000 } }
+// 8 MiB of send buffer per stream: the hostile drill's 1 MiB event must fit, or a client slowed by a
+// loaded machine would be cut off as a slow consumer on it again and again (a loop the mock made).
+const drillMock = { events: { capacity: 10_000, generatorRate: 5, retryMs: 1000, heartbeatMs: 1000, maxBufferedBytes: 8 << 20 } }
 const drillClient = { TENZRO_HEARTBEAT_TIMEOUT_MS: '2500' }
 
 /** The documented grace period of a rotation: how long both keys work. */

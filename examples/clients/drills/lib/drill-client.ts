@@ -166,7 +166,7 @@ export async function runDrillClient (name: string, overrides: Partial<DrillOpti
         stop.removeEventListener('abort', onStop)
       }
       failures = progressed ? 0 : failures + 1
-      await sleep(failures <= 1 ? reconnectMs : Math.max(reconnectMs, Math.min(10_000, 500 * 2 ** failures) * Math.random()), stop)
+      await sleep(failures <= 1 ? reconnectMs : Math.max(reconnectMs, Math.min(3000, 500 * 2 ** failures) * Math.random()), stop)
     }
   }
 
