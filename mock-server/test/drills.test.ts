@@ -2,7 +2,7 @@
 // network_mismatch, docs/api.md 2.8), every key of a tenant revoked in one call with its streams
 // closed at once, and the hostile payloads served verbatim (docs/api.md 7.4, 7.6).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { control, expectErrorEnvelope, headersFor, jsonOf, QUIET, readRecord, startMock, type TestMock } from './helper.ts'
+import { control, expectErrorEnvelope, headersFor, QUIET, readRecord, startMock, type TestMock } from './helper.ts'
 
 type Made = { tenantId: string, key: string, keyId: string }
 
