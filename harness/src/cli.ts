@@ -229,7 +229,7 @@ Options:
 function cmdProfiles (argv: string[], io: Io): number {
   const { values } = parseArgs({ args: argv, allowPositionals: false, strict: true, options: { help: { type: 'boolean', short: 'h' } } })
   if (values.help === true) { io.out(PROFILES_HELP); return EXIT.pass }
-  for (const p of Object.values(PROFILES)) io.out(`${p.name.padEnd(10)} ${p.durationS} s  ${p.description}\n`)
+  for (const p of Object.values(PROFILES)) io.out(`${p.name.padEnd(12)} ${p.durationS} s  ${p.description}\n`)
   return EXIT.pass
 }
 
