@@ -1,13 +1,15 @@
 // `npm run bench [-- name...]`: every benchmark of the project, each reported as a ratio against a
 // baseline measured side by side in the same run (never an absolute time alone). Results are printed
-// and written to reports/bench.json. Names: wallet-list, limiter, limiter-redis, record-rss, tracing,
-// sse, scan, client-cpu. BENCH_QUICK=1 shortens rounds (for a smoke run, not for figures).
+// and written to reports/bench.json. Names: wallet-list, limiter, limiter-redis, record-rss, metrics, tracing,
+// sse, scan, shedding, client-cpu, shared-state, workers, nats-replay; soak and fuzz run only when named.
+// BENCH_QUICK=1 shortens rounds (for a smoke run, not for figures); BENCH_ROUNDS and BENCH_DURATION_S set
+// them (more, shorter alternating rounds average out a busy machine).
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { compare, load, startServer } from './lib.ts'
+import { compare, load, median, startServer, type RunningServer } from './lib.ts'
 
 const quick = process.env.BENCH_QUICK === '1'
-const rounds = quick ? 1 : 3
-const durationS = quick ? 2 : 5
+const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3))
+const durationS = Number(process.env.BENCH_DURATION_S ?? (quick ? 2 : 5))
 const HIGH = { rateLimit: { limit: 1_000_000_000 } }
 
 type Bench = () => Promise<object>
@@ -58,6 +60,51 @@ const benches: Record<string, Bench> = {
     } finally { await mock.stop() }
   },
 
+  /**
+   * Metrics on (every request counted, timed and labelled, /metrics scraped once a second as
+   * Prometheus would) vs the same mock with metrics off. Goal >= 0.95. Beside the throughput ratio,
+   * the servers' own CPU time per request (off / on), which a loaded shared machine disturbs less.
+   */
+  async metrics () {
+    const on = await startServer({ kind: 'mock', config: { ...HIGH, metrics: { enabled: true } } })
+    const off = await startServer({ kind: 'mock', config: { ...HIGH, metrics: { enabled: false } } })
+    const scraper = setInterval(() => { fetch(on.url + '/metrics', { headers: { accept: 'application/openmetrics-text; version=1.0.0' } }).then((r) => r.arrayBuffer(), () => {}) }, 1000)
+    try {
+      const cpu = { on: [] as number[], off: [] as number[] }
+      const round = async (s: RunningServer, into: number[]) => {
+        const before = await s.cpuUs()
+        const r = await load(s.url + '/api/wallet/list', { headers: { 'x-api-key': s.key, 'x-tenant-id': s.tenantId }, durationS })
+        into.push((await s.cpuUs() - before) / (r.rps * durationS))
+        return r
+      }
+      await round(on, []); await round(off, [])
+      const rps = { on: [] as number[], off: [] as number[] }
+      let bad = 0
+      for (let i = 0; i < rounds; i++) {
+        const b = await round(off, cpu.off)
+        const c = await round(on, cpu.on)
+        rps.off.push(b.rps); rps.on.push(c.rps)
+        bad += b.non2xx + b.errors + c.non2xx + c.errors
+      }
+      const body = await (await fetch(on.url + '/metrics')).text()
+      const counted = [...body.matchAll(/^tenzro_mock_http_requests_total\{route="\/api\/wallet\/list"[^}]*status="200"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0)
+      return {
+        name: 'metrics on (scraped every 1 s) vs metrics off, GET /api/wallet/list',
+        candidateRps: Math.round(median(rps.on)),
+        baselineRps: Math.round(median(rps.off)),
+        ratio: median(rps.on) / median(rps.off),
+        cpuUsPerRequestOn: median(cpu.on),
+        cpuUsPerRequestOff: median(cpu.off),
+        cpuRatio: median(cpu.off) / median(cpu.on),
+        rounds,
+        durationS,
+        non2xxOrErrors: bad,
+        goal: '>= 0.95',
+        walletListRequestsCounted: counted
+      }
+    } finally { clearInterval(scraper); await on.stop(); await off.stop() }
+  },
+
   async tracing () {
     const mod = await import('./tracing.ts').catch(() => undefined)
     if (mod === undefined) return { skipped: 'bench/tracing.ts not present' }
@@ -74,6 +121,39 @@ const benches: Record<string, Bench> = {
     const mod = await import('./scan.ts').catch(() => undefined)
     if (mod === undefined) return { skipped: 'bench/scan.ts not present' }
     return await mod.benchScan()
+  },
+
+  async shedding () {
+    const { benchShedding } = await import('./shedding.ts')
+    return await benchShedding(quick ? { durationS: 5, rounds: 1 } : {})
+  },
+
+  /** The 30-minute soak (bench/soak.ts); SOAK_MINUTES shortens it. Not in the default set: run it by name. */
+  async soak () {
+    const { benchSoak } = await import('./soak.ts')
+    return await benchSoak(quick ? { minutes: 2 } : {})
+  },
+
+  /** The fuzz suite at length: FUZZ_RUNS cases (default 200,000) on FUZZ_SEED. */
+  async fuzz () {
+    const { runFuzz } = await import('../mock-server/test/fuzz/run.ts')
+    const r = await runFuzz({ numRuns: Number(process.env.FUZZ_RUNS ?? (quick ? 20_000 : 200_000)), seed: Number(process.env.FUZZ_SEED ?? Date.now() % 1e9) })
+    return { ...r, failures: r.failures.slice(0, 20), leaks: r.leaks.slice(0, 20) }
+  },
+
+  /** One mock with shared state (Redis, NATS) vs in-memory: CPU per request (reported, no goal). Needs redis-server and nats-server. */
+  async 'shared-state' () {
+    return await (await import('./scale.ts')).benchSharedState({ rounds, durationS })
+  },
+
+  /** tenzro-mock --workers 2 vs 1 on the shared backends, with the load generator's CPU reported (no goal). */
+  async workers () {
+    return await (await import('./scale.ts')).benchWorkers({ rounds, durationS })
+  },
+
+  /** 50 clients reconnecting with Last-Event-ID 0: NATS JetStream vs memory log, time to first event and CPU per replayed event (reported). */
+  async 'nats-replay' () {
+    return await (await import('./scale.ts')).benchReplay(quick ? { rounds: 1, events: 200 } : {})
   },
 
   async 'client-cpu' () {
@@ -94,7 +174,8 @@ if (unknown.length > 0) {
   process.exit(2)
 }
 const results: Record<string, unknown> = {}
-for (const name of wanted.length > 0 ? wanted : Object.keys(benches)) {
+// The soak and the long fuzz run for minutes: only when named.
+for (const name of wanted.length > 0 ? wanted : Object.keys(benches).filter((b) => b !== 'soak' && b !== 'fuzz')) {
   process.stderr.write(`bench: ${name} ...\n`)
   try {
     results[name] = await benches[name]!()

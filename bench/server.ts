@@ -53,5 +53,13 @@ process.on('message', (m) => {
     send({ rssMb: Math.round(u.rss / 1048576), heapUsedMb: Math.round(u.heapUsed / 1048576), heapTotalMb: Math.round(u.heapTotal / 1048576), externalMb: Math.round(u.external / 1048576), arrayBuffersMb: Math.round(u.arrayBuffers / 1048576) })
   }
   if (m === 'cpu') { const c = process.cpuUsage(); send({ cpuUs: c.user + c.system, userUs: c.user, sysUs: c.system }) }
+  if (m === 'soak') {
+    // What a leak shows as (bench/soak.ts): live heap after a full GC, RSS, and handles and listeners.
+    (globalThis as { gc?: () => void }).gc?.()
+    const u = process.memoryUsage()
+    const resources = process.getActiveResourcesInfo()
+    const listeners = process.eventNames().reduce((n, e) => n + process.listenerCount(e), 0)
+    send({ rssMb: u.rss / 1048576, heapUsedMb: u.heapUsed / 1048576, handles: resources.length, timers: resources.filter((r) => r === 'Timeout').length, processListeners: listeners })
+  }
   if (m === 'exit') process.exit(0)
 })

@@ -1,18 +1,20 @@
 // `node bench/verdicts.ts [runs=5] [example...]`: are the verdicts deterministic? Runs every example
-// client (examples/clients/*.ts) through `tenzro-harness verify --profile quick` `runs` times and fails
-// (exit 1) if any example's verdicts (check id -> status) or exit code differ between runs. Examples
-// run a few at a time (VERDICTS_CONCURRENCY, default 9): they are light, and the profile is timed in
-// requests and connections, not CPU. Results go to reports/verdicts.json;
+// client (examples/clients/*.ts) through `tenzro-harness verify` under each profile of
+// VERDICTS_PROFILES (default `default,quick`) `runs` times and fails (exit 1) if any example's
+// verdicts (check id -> status), exit code or undelivered faults differ between runs of a profile.
+// Runs go a dozen at a time (VERDICTS_CONCURRENCY, default 12): the clients are light, and the
+// profiles are timed in requests and connections, not CPU. Results go to reports/verdicts.json;
 // VERDICTS_KEEP=1 keeps every run's report directory.
 // The same runner serves harness/test/verify-examples.test.ts.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { main } from '../harness/src/cli.ts'
+import { spawn } from 'node:child_process'
 import type { HarnessReport } from '../harness/src/report/index.ts'
 
 export const EXAMPLES_DIR = fileURLToPath(new URL('../examples/clients/', import.meta.url))
+const HARNESS_BIN = fileURLToPath(new URL('../bin/tenzro-harness.js', import.meta.url))
 
 /** The example clients: every .ts file directly in examples/clients, by name without extension. */
 export function listExamples (): string[] {
@@ -30,13 +32,24 @@ export interface ExampleRun {
   reportDir: string
 }
 
-/** `tenzro-harness verify --profile <profile> -- node examples/clients/<name>.ts`, through the CLI's main(). */
+/**
+ * `tenzro-harness verify --profile <profile> -- node examples/clients/<name>.ts`, as its own process
+ * (bin/tenzro-harness.js): each run's mock and OTLP receiver get their own event loop, so many runs
+ * side by side do not slow each other's mock down (and skew its timestamps) the way one shared
+ * process would.
+ */
 export async function verifyExample (name: string, { profile = 'quick', reportDir, seed }: { profile?: string, reportDir?: string, seed?: number } = {}): Promise<ExampleRun> {
   const dir = reportDir ?? mkdtempSync(join(tmpdir(), `verdicts-${name}-`))
-  let out = ''
-  let err = ''
-  const args = ['verify', '--profile', profile, '--quiet', '--report-dir', dir, ...(seed === undefined ? [] : ['--seed', String(seed)]), '--', process.execPath, join(EXAMPLES_DIR, `${name}.ts`)]
-  const exitCode = await main(args, { out: (s) => { out += s }, err: (s) => { err += s }, color: false })
+  const args = [HARNESS_BIN, 'verify', '--profile', profile, '--quiet', '--report-dir', dir, ...(seed === undefined ? [] : ['--seed', String(seed)]), '--', process.execPath, join(EXAMPLES_DIR, `${name}.ts`)]
+  const { exitCode, out, err } = await new Promise<{ exitCode: number, out: string, err: string }>((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s })
+    child.stderr.setEncoding('utf8').on('data', (s: string) => { err += s })
+    child.once('error', (e) => resolve({ exitCode: 3, out, err: err + e.message }))
+    child.once('close', (code) => resolve({ exitCode: code ?? 3, out, err }))
+  })
   let report: HarnessReport | undefined
   try { report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as HarnessReport } catch { /* no report: the run could not start */ }
   const verdicts: Record<string, string> = {}
@@ -65,6 +78,12 @@ export function summarise (verdicts: Record<string, string>): string {
   return parts.length === 0 ? 'all pass' : parts.join('; ')
 }
 
+/** One run in a line: exit code, verdicts, and the faults that never reached the client. */
+export function describeRun (run: ExampleRun): string {
+  const missing = (run.report?.suites[0]?.coverage ?? []).filter((c) => c.delivered === 0).map((c) => c.id)
+  return `exit ${run.exitCode}, ${summarise(run.verdicts)}${missing.length > 0 ? `; undelivered: ${missing.join(', ')}` : ''}`
+}
+
 async function cli (argv: string[]): Promise<number> {
   const runs = argv[0] === undefined ? 5 : Number(argv[0])
   if (!Number.isInteger(runs) || runs < 1) {
@@ -72,32 +91,34 @@ async function cli (argv: string[]): Promise<number> {
     return 2
   }
   const names = argv.length > 1 ? argv.slice(1) : listExamples()
-  const concurrency = Number(process.env.VERDICTS_CONCURRENCY ?? 9)
+  const profiles = (process.env.VERDICTS_PROFILES ?? 'default,quick').split(',')
+  const concurrency = Number(process.env.VERDICTS_CONCURRENCY ?? 12)
   const root = mkdtempSync(join(tmpdir(), 'verdicts-'))
-  const jobs = Array.from({ length: runs }, (_, r) => names.map((name) => ({ name, r }))).flat()
+  const jobs = profiles.flatMap((profile) => Array.from({ length: runs }, (_, r) => names.map((name) => ({ name, r, profile }))).flat())
   const started = Date.now()
-  process.stderr.write(`verdicts: ${names.length} examples x ${runs} runs, ${concurrency} at a time\n`)
-  const results = await pool(jobs, concurrency, async ({ name, r }) => {
-    const run = await verifyExample(name, { reportDir: join(root, `${name}-${r}`) })
-    process.stderr.write(`verdicts: ${name} run ${r + 1}: exit ${run.exitCode}, ${summarise(run.verdicts)}\n`)
-    return run
+  process.stderr.write(`verdicts: ${names.length} examples x ${profiles.join(', ')} x ${runs} runs, ${concurrency} at a time\n`)
+  const results = await pool(jobs, concurrency, async ({ name, r, profile }) => {
+    const run = await verifyExample(name, { profile, reportDir: join(root, `${profile}-${name}-${r}`) })
+    process.stderr.write(`verdicts: ${profile} ${name} run ${r + 1}: ${describeRun(run)}\n`)
+    return { profile, run }
   })
-  const byName = new Map<string, ExampleRun[]>()
-  for (const run of results) byName.set(run.name, [...byName.get(run.name) ?? [], run])
   let unstable = 0
-  const table: Record<string, unknown> = {}
-  for (const name of names) {
-    const rs = byName.get(name)!
-    const lines = rs.map((x) => `exit ${x.exitCode}, ${summarise(x.verdicts)}`)
-    const stable = lines.every((l) => l === lines[0])
-    if (!stable) unstable++
-    table[name] = stable ? { stable, verdicts: lines[0] } : { stable, runs: lines }
-    process.stdout.write(`${stable ? 'same' : 'DIFF'}  ${name.padEnd(32)} ${stable ? lines[0] : '\n' + lines.map((l, i) => `        run ${i + 1}: ${l}`).join('\n')}\n`)
+  const table: Record<string, Record<string, unknown>> = {}
+  for (const profile of profiles) {
+    table[profile] = {}
+    for (const name of names) {
+      const lines = results.filter((x) => x.profile === profile && x.run.name === name).map((x) => describeRun(x.run))
+      const stable = lines.every((l) => l === lines[0])
+      if (!stable) unstable++
+      table[profile]![name] = stable ? { stable, verdicts: lines[0] } : { stable, runs: lines }
+      process.stdout.write(`${stable ? 'same' : 'DIFF'}  ${profile.padEnd(8)} ${name.padEnd(30)} ${stable ? lines[0] : '\n' + lines.map((l, i) => `        run ${i + 1}: ${l}`).join('\n')}\n`)
+    }
   }
   const took = Math.round((Date.now() - started) / 1000)
-  process.stdout.write(`${names.length - unstable}/${names.length} examples gave the same verdicts on all ${runs} runs (${took} s)\n`)
+  const total = names.length * profiles.length
+  process.stdout.write(`${total - unstable}/${total} example x profile pairs gave the same verdicts on all ${runs} runs (${took} s)\n`)
   mkdirSync('reports', { recursive: true })
-  writeFileSync('reports/verdicts.json', JSON.stringify({ runs, concurrency, tookS: took, examples: table }, null, 2) + '\n')
+  writeFileSync('reports/verdicts.json', JSON.stringify({ runs, profiles, concurrency, tookS: took, examples: table }, null, 2) + '\n')
   if (process.env.VERDICTS_KEEP === '1') process.stdout.write(`reports kept in ${root}\n`)
   else rmSync(root, { recursive: true, force: true })
   return unstable === 0 ? 0 : 1

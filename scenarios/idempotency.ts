@@ -10,7 +10,7 @@ import { Counter } from 'k6/metrics'
 import type { Options } from 'k6/options'
 import { countLimit, createWallet, listWallets, walletCreateSpec } from './lib/api.ts'
 import type { Credentials, WalletInput } from './lib/api.ts'
-import { intFromEnv, readConfig } from './lib/config.ts'
+import { budgetMs, intFromEnv, readConfig } from './lib/config.ts'
 import { errorOf, json, randomHex, sendBatch } from './lib/http.ts'
 import type { Response } from './lib/http.ts'
 import { SYSTEM_TAGS, TREND_STATS } from './lib/options.ts'
@@ -48,7 +48,7 @@ export const options: Options = {
     checks: ['rate==1'],
     http_req_failed: ['rate==0'],
     rate_limited_responses: ['rate==0'],
-    'http_req_duration{name:POST /api/wallet/create}': ['p(95)<1000']
+    'http_req_duration{name:POST /api/wallet/create}': [`p(95)<${budgetMs(cfg, 1000)}`]
   },
   systemTags: SYSTEM_TAGS,
   summaryTrendStats: TREND_STATS,
@@ -121,5 +121,5 @@ export default function (data: { cred: Credentials }): void {
 }
 
 export function handleSummary (data: SummaryData): Record<string, string> {
-  return summaryOutputs('idempotency', data, { declared: options.thresholds, dir: cfg.summaryDir, generatedAt: new Date().toISOString() })
+  return summaryOutputs('idempotency', data, { declared: options.thresholds, profile: cfg.profile, dir: cfg.summaryDir, generatedAt: new Date().toISOString() })
 }

@@ -9,7 +9,7 @@ import exec from 'k6/execution'
 import type { Options } from 'k6/options'
 import { createWallet, listWallets, validateKey } from './lib/api.ts'
 import type { Credentials, WalletInput } from './lib/api.ts'
-import { numberFromEnv, parseKeyList, readConfig } from './lib/config.ts'
+import { budgetMs, numberFromEnv, parseKeyList, readConfig } from './lib/config.ts'
 import { json, randomHex } from './lib/http.ts'
 import { SYSTEM_TAGS, TREND_STATS } from './lib/options.ts'
 import { LOAD_PROFILES, loadPlan, parseDuration } from './lib/profiles.ts'
@@ -37,9 +37,9 @@ export const options: Options = {
     // A throttled load test measures the limiter, not the API: spread over API_KEYS or lower SCALE.
     rate_limited_responses: ['rate<0.01'],
     checks: ['rate>0.99'],
-    'http_req_duration{name:GET /api/wallet/list}': ['p(95)<300', 'p(99)<1000'],
-    'http_req_duration{name:POST /api/wallet/create}': ['p(95)<500', 'p(99)<1500'],
-    'http_req_duration{name:GET /api/keys/validate}': ['p(95)<300'],
+    'http_req_duration{name:GET /api/wallet/list}': [`p(95)<${budgetMs(cfg, 300)}`, `p(99)<${budgetMs(cfg, 1000)}`],
+    'http_req_duration{name:POST /api/wallet/create}': [`p(95)<${budgetMs(cfg, 500)}`, `p(99)<${budgetMs(cfg, 1500)}`],
+    'http_req_duration{name:GET /api/keys/validate}': [`p(95)<${budgetMs(cfg, 300)}`],
     // An open model that cannot start its iterations on time under-reports the load: at most 1 %.
     dropped_iterations: [`count<${Math.max(1, Math.ceil(plan.plannedIterations * 0.01))}`]
   },
@@ -93,5 +93,5 @@ export default function (data: SetupData): void {
 }
 
 export function handleSummary (data: SummaryData): Record<string, string> {
-  return summaryOutputs(`load-${cfg.profile}`, data, { declared: options.thresholds, dir: cfg.summaryDir, generatedAt: new Date().toISOString() })
+  return summaryOutputs('load', data, { declared: options.thresholds, profile: cfg.profile, dir: cfg.summaryDir, generatedAt: new Date().toISOString() })
 }

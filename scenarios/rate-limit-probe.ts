@@ -167,5 +167,5 @@ export default function (data: SetupData): void {
 }
 
 export function handleSummary (data: SummaryData): Record<string, string> {
-  return summaryOutputs('rate-limit-probe', data, { declared: options.thresholds, dir: cfg.summaryDir, generatedAt: new Date().toISOString() })
+  return summaryOutputs('rate-limit-probe', data, { declared: options.thresholds, profile: cfg.profile, dir: cfg.summaryDir, generatedAt: new Date().toISOString() })
 }

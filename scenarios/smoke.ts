@@ -7,7 +7,7 @@ import { check, group } from 'k6'
 import type { Options } from 'k6/options'
 import { createWallet, ctlPublishEvent, eventsHealth, health, listWallets, openStream, validateKey } from './lib/api.ts'
 import type { Credentials, WalletInput } from './lib/api.ts'
-import { intFromEnv, readConfig } from './lib/config.ts'
+import { budgetMs, intFromEnv, readConfig } from './lib/config.ts'
 import { errorOf, json, traceparent } from './lib/http.ts'
 import type { Response } from './lib/http.ts'
 import { sseDuplicates, sseGaps, sseOutOfOrder } from './lib/metrics.ts'
@@ -33,9 +33,9 @@ export const options: Options = {
     checks: ['rate==1'],
     http_req_failed: ['rate==0'],
     rate_limited_responses: ['rate==0'],
-    'http_req_duration{name:GET /health}': ['p(95)<500'],
-    'http_req_duration{name:GET /api/wallet/list}': ['p(95)<1000'],
-    'http_req_duration{name:POST /api/wallet/create}': ['p(95)<1000'],
+    'http_req_duration{name:GET /health}': [`p(95)<${budgetMs(cfg, 500)}`],
+    'http_req_duration{name:GET /api/wallet/list}': [`p(95)<${budgetMs(cfg, 1000)}`],
+    'http_req_duration{name:POST /api/wallet/create}': [`p(95)<${budgetMs(cfg, 1000)}`],
     sse_gaps: ['count==0'],
     sse_duplicates: ['count==0'],
     sse_out_of_order: ['count==0']
@@ -201,5 +201,5 @@ export function teardown (data: SetupData): void {
 }
 
 export function handleSummary (data: SummaryData): Record<string, string> {
-  return summaryOutputs('smoke', data, { declared: options.thresholds, dir: cfg.summaryDir, generatedAt: new Date().toISOString() })
+  return summaryOutputs('smoke', data, { declared: options.thresholds, profile: cfg.profile, dir: cfg.summaryDir, generatedAt: new Date().toISOString() })
 }

@@ -123,5 +123,5 @@ export function teardown (data: SetupData): void {
 }
 
 export function handleSummary (data: SummaryData): Record<string, string> {
-  return summaryOutputs('sse-reconnect', data, { declared: options.thresholds, dir: cfg.summaryDir, generatedAt: new Date().toISOString() })
+  return summaryOutputs('sse-reconnect', data, { declared: options.thresholds, profile: cfg.profile, dir: cfg.summaryDir, generatedAt: new Date().toISOString() })
 }

@@ -48,6 +48,12 @@ describe('Prometheus config', () => {
     const out = execFileSync(findBinary(PROMTOOL)!, ['check', 'config', 'dashboards/config/prometheus.yml'], { encoding: 'utf8' })
     expect(out).toContain('SUCCESS')
   })
+
+  it('passes promtool check config for a local Prometheus, alert rules included', () => {
+    if (skipReason(PROMTOOL) !== undefined) return
+    const out = execFileSync(findBinary(PROMTOOL)!, ['check', 'config', 'dashboards/config/prometheus-local.yml'], { encoding: 'utf8' })
+    expect(out).toContain('SUCCESS: 13 rules found')
+  })
 })
 
 describe('dashboards', () => {
@@ -58,7 +64,7 @@ describe('dashboards', () => {
   // Names k6's Prometheus remote-write output gives custom metrics: counters get _total, rates _rate.
   const k6Names = new Set([
     ...custom.map((c) => `k6_${c.name}${c.kind === 'Counter' ? '_total' : c.kind === 'Rate' ? '_rate' : ''}`),
-    'k6_http_reqs_total', 'k6_http_req_duration_p95', 'k6_http_req_duration_p99', 'k6_http_req_failed_total', 'k6_vus', 'k6_checks_rate'
+    'k6_http_reqs_total', 'k6_http_req_duration_p95', 'k6_http_req_duration_p99', 'k6_http_req_failed_rate', 'k6_vus', 'k6_checks_rate'
   ])
 
   for (const file of ['dashboards/k6-scenarios.json', 'dashboards/mock.json']) {

@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { join, resolve } from 'node:path'
-import { renderConsole, totals, writeReports, type HarnessReport, type SuiteReport } from './report/index.ts'
+import { applyStrict, renderConsole, totals, writeReports, type HarnessReport, type SuiteReport } from './report/index.ts'
 import { PROFILES, SCENARIOS, type Profile } from './profiles.ts'
 import { runSession, type SessionResult } from './session.ts'
 import { ControlError } from './control.ts'
@@ -13,7 +13,7 @@ import { DRILL_SCENARIOS } from './drills/profiles.ts'
 
 export const EXIT = { pass: 0, fail: 1, usage: 2, cannotRun: 3 } as const
 const VERSION = '0.1.0'
-const GOOD_CLIENT = fileURLToPath(new URL('../../examples/clients/good.ts', import.meta.url))
+const GOOD_CLIENT = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../examples/clients/good.ts' : '../../examples/clients/good.js', import.meta.url))
 
 const MAIN_HELP = `tenzro-harness: tells whether a Tenzro Platform API client behaves
 
@@ -44,6 +44,7 @@ Options:
   --report-dir <dir>      where report.json, junit.xml and report.html go (default reports/run)
   --seed <n>              seed of the fault plans (default 1)
   --otlp-forward <url>    also forward received spans to this OTLP/HTTP collector
+  --strict                a check the scenario could not exercise (skip) is a failure (exit 1)
   --quiet                 no progress lines
   -h, --help              this help
 
@@ -78,11 +79,20 @@ Options:
   --report-dir <dir>      where the reports go (default reports/verify)
   --otlp-forward <url>    also forward received spans to this OTLP/HTTP collector
   --seed <n>              seed of the fault plan (default 1)
+  --tls                   serve the embedded mock over HTTPS (TLS 1.2+) with a CA made for the run;
+                          the client gets TENZRO_CA_FILE and NODE_EXTRA_CA_CERTS (--profile tls
+                          implies it, and adds an untrusted certificate and a TLS 1.1 offer)
+  --strict                a check the profile could not exercise for your client (skip) is a
+                          failure (exit 1): the setting for a go-live gate
   --quiet                 no progress lines
   -h, --help              this help
 
-Example:
+Every report shows, per fault of the profile, how often it was planned, matched and delivered to
+your client; the summary line says when not every fault reached it.
+
+Examples:
   tenzro-harness verify --log-file app.log --scan-dir dist -- node my-client.js
+  tenzro-harness verify --strict --profile default -- python my_client.py
 `
 
 class UsageError extends Error {}
@@ -106,8 +116,10 @@ function url (name: string, v: string | undefined): string | undefined {
 
 interface Io { out: (s: string) => void, err: (s: string) => void, color: boolean }
 
-function report (command: HarnessReport['command'], suites: SuiteReport[], started: number, target: string): HarnessReport {
-  return { tool: 'tenzro-harness', version: VERSION, command, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, target, suites, totals: totals(suites) }
+function report (command: HarnessReport['command'], suites: SuiteReport[], started: number, target: string, strict: boolean): HarnessReport {
+  // --strict (a go-live gate): a check the run could not exercise is a failure, in every report.
+  if (strict) applyStrict(suites)
+  return { tool: 'tenzro-harness', version: VERSION, command, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, target, suites, totals: totals(suites), ...(strict ? { strict } : {}) }
 }
 
 function finish (r: HarnessReport, dir: string, io: Io, cannotRun: string[]): number {
@@ -132,7 +144,7 @@ async function cmdRun (argv: string[], io: Io): Promise<number> {
     strict: true,
     options: {
       target: { type: 'string' }, 'control-token': { type: 'string' }, 'report-dir': { type: 'string' },
-      seed: { type: 'string' }, 'otlp-forward': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }
+      seed: { type: 'string' }, 'otlp-forward': { type: 'string' }, quiet: { type: 'boolean' }, strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }
     }
   })
   if (values.help === true) { io.out(RUN_HELP); return EXIT.pass }
@@ -167,7 +179,7 @@ async function cmdRun (argv: string[], io: Io): Promise<number> {
     const c = couldNotRun(name, s)
     if (c !== undefined) cannot.push(c)
   }
-  return finish(report('run', suites, started, where), dir, io, cannot)
+  return finish(report('run', suites, started, where, values.strict === true), dir, io, cannot)
 }
 
 async function cmdVerify (argv: string[], io: Io): Promise<number> {
@@ -182,10 +194,12 @@ async function cmdVerify (argv: string[], io: Io): Promise<number> {
       profile: { type: 'string' }, duration: { type: 'string' }, target: { type: 'string' }, 'control-token': { type: 'string' },
       'log-file': { type: 'string', multiple: true }, 'scan-dir': { type: 'string', multiple: true },
       'max-retries': { type: 'string' }, 'tolerance-ms': { type: 'string' }, 'report-dir': { type: 'string' },
-      'otlp-forward': { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }
+      'otlp-forward': { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean' }, strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      tls: { type: 'boolean' }
     }
   })
   if (values.help === true) { io.out(VERIFY_HELP); return EXIT.pass }
+  if (values.tls === true && values.target !== undefined) throw new UsageError('--tls starts an embedded HTTPS mock; for a running one started with tenzro-mock --tls, give the harness its CA with NODE_EXTRA_CA_CERTS and drop --tls')
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}: put the client command after --`)
   if (command.length === 0) throw new UsageError('no client command: tenzro-harness verify [options] -- <command> [args...]')
   const profile: Profile | undefined = PROFILES[values.profile ?? 'default']
@@ -209,13 +223,14 @@ async function cmdVerify (argv: string[], io: Io): Promise<number> {
     ...(maxRetries === undefined ? {} : { maxRetries }),
     ...(toleranceMs === undefined ? {} : { toleranceMs }),
     ...(seed === undefined ? {} : { seed }),
+    ...(values.tls === true ? { tls: true } : {}),
     otlpForward: forward,
     mockLogFile: join(dir, 'mock.log'),
     auditFile: join(dir, 'audit.ndjson'),
     onProgress: values.quiet === true ? undefined : (l) => io.err(`tenzro-harness: ${l}\n`)
   })
   const c = couldNotRun('verify', s)
-  return finish(report('verify', [s.suite], started, s.target), dir, io, c === undefined ? [] : [c])
+  return finish(report('verify', [s.suite], started, s.target, values.strict === true), dir, io, c === undefined ? [] : [c])
 }
 
 const PROFILES_HELP = `tenzro-harness profiles

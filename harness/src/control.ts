@@ -64,6 +64,10 @@ export function createControl (baseUrl: string, token?: string) {
     setFaults (plan: FaultPlanInput) {
       return call<FaultPlanInput>('PUT', '/__harness/faults', plan)
     },
+    /** The plan with per-fault counters: `applied` is how often each fault matched. */
+    faults () {
+      return call<{ seed: number, faults: FaultPlanInput['faults'], stats: Array<{ id: string, type: string, seen: number, applied: number }> }>('GET', '/__harness/faults')
+    },
     clearFaults () {
       return call<Record<string, never>>('DELETE', '/__harness/faults')
     },

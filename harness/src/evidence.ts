@@ -79,7 +79,7 @@ export interface DrillSetup {
   rotation?: { oldKeyId: string, newKeyId: string, rotatedAtMs: number, revokedAtMs?: number | undefined, graceMs: number }
   /** Hostile payloads injected at atMs: their event sequences and wallet ids. */
   hostile?: { atMs: number, eventIds: number[], walletIds: string[] }
-  /** The network the client's key is bound to (contract 2.8 of docs/api.md). */
+  /** The network the client's key is bound to (keys bound to a network: docs/drills-15.md). */
   network?: { bound: string }
   /** Incident: every key of the tenant revoked at once at revokedAtMs. */
   incident?: { tenantId: string, revokedAtMs: number, keyIds: string[], heartbeatMs: number }

@@ -28,6 +28,14 @@ export interface Profile {
    * contract (a 1 s heartbeat): TENZRO_HEARTBEAT_TIMEOUT_MS tells a client what silence means here.
    */
   clientEnv?: Record<string, string>
+  /** Serve the embedded mock over HTTPS (as verify --tls does). */
+  tls?: boolean
+  /**
+   * A noisy neighbour: the harness itself sends requests on the client's key at `share` times the
+   * key's limit (keyRateLimit per the mock's rate-limit window) from the first client request to the
+   * revocation. Its requests are left out of the evidence; the client meets the limiter's real 429s.
+   */
+  loader?: { share: number }
   /** The drills (drills/spec.ts): key rotation, hostile payloads, a network-bound key, an incident. */
   drill?: DrillSpec
 }
@@ -36,103 +44,115 @@ const LIST = 'GET /api/wallet/list'
 const CREATE = 'POST /api/wallet/create'
 const STREAM = 'GET /api/events/stream'
 
-/** Four chains of four 500s on the list: enough samples to tell growth and jitter apart. */
+/** Chains of four 500s on the list: enough samples to tell growth and jitter apart. */
 function errorChains (start: number, every: number, n = 4): FaultSpec[] {
   return Array.from({ length: n }, (_, i) => ({ id: `500-chain-${i + 1}`, type: 'error' as const, status: 500, scope: { route: LIST }, after: start + i * every, times: 4 }))
 }
 
-const restFaults = (scale: number): FaultSpec[] => [
-  { id: '429-burst', type: 'rate-limit-burst', scope: { route: LIST }, after: 3, times: 2, retryAfterS: 2 },
-  { id: '503-retry-after', type: 'error', status: 503, retryAfterS: 1, scope: { route: LIST }, after: 12, times: 1 },
-  ...errorChains(20, Math.round(15 * scale)),
-  { id: '500-persistent', type: 'error', status: 500, scope: { route: LIST }, after: 20 + Math.round(70 * scale), times: 15 },
-  { id: 'lost-create', type: 'lost-response', scope: { route: CREATE }, after: 1, times: 1 },
-  { id: 'slow-list', type: 'latency', minMs: 0, maxMs: 30, scope: { route: LIST }, probability: 0.2 }
-]
+/**
+ * The REST faults of `default` and `quick`. They count list requests (retries and resyncs included),
+ * not seconds, and follow one another with a success or two between them, so each meets a fresh
+ * logical request and a client that polls every 2 s meets them all in about half the run:
+ * a 429 (answered again if retried too soon), a 503 with Retry-After, chains of 500s, then a failure
+ * longer than any retry cap (a capped client gives up on it; an uncapped one shows it).
+ */
+function restFaults ({ chains, persistent }: { chains: number, persistent: number }): FaultSpec[] {
+  const afterChains = 7 + chains * 5
+  return [
+    { id: '429-burst', type: 'rate-limit-burst', scope: { route: LIST }, after: 1, times: 2, retryAfterS: 2 },
+    { id: '503-retry-after', type: 'error', status: 503, retryAfterS: 1, scope: { route: LIST }, after: 4, times: 1 },
+    ...errorChains(7, 5, chains),
+    { id: '500-persistent', type: 'error', status: 500, scope: { route: LIST }, after: afterChains + 1, times: persistent },
+    { id: 'lost-create', type: 'lost-response', scope: { route: CREATE }, after: 1, times: 1 },
+    { id: 'slow-list', type: 'latency', minMs: 0, maxMs: 30, scope: { route: LIST }, probability: 0.2 }
+  ]
+}
 
 /**
- * The default run's stream faults, stall first: a client that waits the contract's 2.5 heartbeats
- * (37.5 s) to notice has then still time for the rest before the key is revoked. The stall also
- * outlasts the retained log, so the reconnect after it meets a stream.gap.
+ * The stream faults, one connection after another. They count connection attempts (sse-duplicate and
+ * sse-gap count resumes, the only connections they can act on), and each connection ends by a fault
+ * within a few events, so a conforming client meets them in the same order whatever its reconnect
+ * delay (up to `retry:` plus 2 s of jitter) or its speed. Gaps come from the sse-gap fault, never
+ * from the log's capacity (both profiles retain far more than a run publishes), so a resume is a gap
+ * only when the plan says so and a duplicate resume is never also a gap.
  */
 const defaultSse: FaultSpec[] = [
+  // Connection 1: stalls after 5 events. A client that waits the contract's 2.5 heartbeats (37.5 s)
+  // to notice has time for the rest before the key is revoked.
   { id: 'stall', type: 'sse-stall', scope: { route: STREAM }, afterEvents: 5, times: 1 },
-  { id: 'drop-mid-frame', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 8, where: 'after-id', after: 1, times: 1 },
-  { id: 'drop-between', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 8, after: 2, times: 1 },
-  { id: 'duplicate-on-resume', type: 'sse-duplicate', scope: { route: STREAM }, count: 3, after: 2, times: 1 },
-  { id: 'reject-503', type: 'sse-reject', status: 503, retryAfterS: 3, scope: { route: STREAM }, after: 3, times: 1 },
-  { id: 'retry-2s', type: 'sse-retry', retryMs: 2000, scope: { route: STREAM }, after: 4, times: 1 },
-  { id: 'drop-after-retry-change', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 5, after: 4, times: 1 }
-]
-
-const sseFaults: FaultSpec[] = [
-  { id: 'drop-mid-frame', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 8, where: 'after-id', times: 1 },
-  { id: 'drop-between', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 8, after: 1, times: 1 },
+  // Connection 2, the first resume: the events since its id are lost (a stream.gap), then a cut mid-frame.
+  { id: 'gap-on-resume', type: 'sse-gap', scope: { route: STREAM }, times: 1 },
+  { id: 'drop-mid-frame', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 5, where: 'after-id', after: 1, times: 1 },
+  // Connection 3, the second resume: three events sent again, retry: 2000 announced, then a cut between frames.
   { id: 'duplicate-on-resume', type: 'sse-duplicate', scope: { route: STREAM }, count: 3, after: 1, times: 1 },
-  { id: 'reject-503', type: 'sse-reject', status: 503, retryAfterS: 3, scope: { route: STREAM }, after: 2, times: 1 },
-  { id: 'stall', type: 'sse-stall', scope: { route: STREAM }, afterEvents: 5, after: 3, times: 1 },
-  { id: 'retry-2s', type: 'sse-retry', retryMs: 2000, scope: { route: STREAM }, after: 4, times: 1 },
-  { id: 'drop-after-retry-change', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 5, after: 4, times: 1 }
+  { id: 'retry-2s', type: 'sse-retry', retryMs: 2000, scope: { route: STREAM }, after: 2, times: 1 },
+  { id: 'drop-after-retry-change', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 8, after: 2, times: 1 },
+  // Connection 4: refused with 503 and Retry-After.
+  { id: 'reject-503', type: 'sse-reject', status: 503, retryAfterS: 3, scope: { route: STREAM }, after: 3, times: 1 }
 ]
 
-/** Events fast enough, and a log small enough, that a 3 s outage loses events: a stream.gap (4.4). */
-const eventsForGap = { capacity: 30, generatorRate: 10, retryMs: 1000 }
+const quickSse: FaultSpec[] = [
+  // Connection 1: cut mid-frame after 5 events.
+  { id: 'drop-mid-frame', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 5, where: 'after-id', times: 1 },
+  // Connection 2, the first resume: three events sent again, then a cut between frames.
+  { id: 'duplicate-on-resume', type: 'sse-duplicate', scope: { route: STREAM }, count: 3, times: 1 },
+  { id: 'drop-between', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 8, after: 1, times: 1 },
+  // Connection 3, the second resume: a stream.gap, retry: 2000 announced, then a cut.
+  { id: 'gap-on-resume', type: 'sse-gap', scope: { route: STREAM }, after: 1, times: 1 },
+  { id: 'retry-2s', type: 'sse-retry', retryMs: 2000, scope: { route: STREAM }, after: 2, times: 1 },
+  { id: 'drop-after-retry-change', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 5, after: 2, times: 1 },
+  // Connection 4: refused with 503 and Retry-After. Connection 5: stalls after 15 events.
+  { id: 'reject-503', type: 'sse-reject', status: 503, retryAfterS: 3, scope: { route: STREAM }, after: 3, times: 1 },
+  { id: 'stall', type: 'sse-stall', scope: { route: STREAM }, afterEvents: 15, after: 4, times: 1 }
+]
+
+/** Both verify profiles: 5 events/s (a consumer taking 100 ms per event keeps up) and a log that keeps the whole run. */
+const steadyEvents = { capacity: 10_000, generatorRate: 5, retryMs: 1000 }
 
 /** A 1 s heartbeat instead of the contract's 15 s (4.3), and the client told to expect it. */
 const fastStream = { heartbeatMs: 1000 }
 const fastClient = { TENZRO_HEARTBEAT_TIMEOUT_MS: '2500' }
 
 /**
- * `quick`: the faults of `default` compressed into 20 s. Faults count requests or connections, not
- * seconds, and the clock starts at the client's first request, so every client meets them in the same
- * order at about the same moments. The timeline keeps faults apart, so each check is judged well
- * before the end and no verdict depends on two faults meeting by chance:
- * - list: a persistent failure first (a client that retries without a cap shows it early), then a
- *   429, a 503 with Retry-After and three chains of 500s, all over by about 12 s; the key limit is
- *   high, so the only 429s are the injected ones;
- * - stream: dropped mid-frame; duplicated on resume and dropped between frames; stalled (an outage of
- *   3.5 s, which the 52 retained events cover); told `retry: 2000` and dropped; then refused for 5 s,
- *   an outage of 7 s that the log does not cover: a stream.gap (contract 4.4) at about 15.5 s, after
- *   the list faults, judged with a 2 s resync window;
- * - the key is revoked at 18 s.
+ * `tls`: the mock over HTTPS (TLS 1.2+, a CA made for the run, given to the client as TENZRO_CA_FILE
+ * and NODE_EXTRA_CA_CERTS). From 4 s for 4 s new connections get a certificate from another CA
+ * (tls-untrusted), and from 11 s for 4 s only TLS 1.0/1.1 (tls-downgrade): a client must refuse both,
+ * and come back once they end. Times count from the moment the plan is set, just before the client starts.
  */
-const quickRest: FaultSpec[] = [
-  { id: '500-persistent', type: 'error', status: 500, scope: { route: LIST }, after: 5, times: 10 },
-  { id: '429-burst', type: 'rate-limit-burst', scope: { route: LIST }, after: 17, times: 1, retryAfterS: 1 },
-  { id: '503-retry-after', type: 'error', status: 503, retryAfterS: 1, scope: { route: LIST }, after: 21, times: 1 },
-  ...errorChains(24, 6, 3),
-  { id: 'lost-create', type: 'lost-response', scope: { route: CREATE }, after: 1, times: 1 },
-  { id: 'slow-list', type: 'latency', minMs: 0, maxMs: 30, scope: { route: LIST }, probability: 0.2 }
-]
-
-const quickSse: FaultSpec[] = [
-  { id: 'drop-mid-frame', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 5, where: 'after-id', times: 1 },
-  { id: 'duplicate-on-resume', type: 'sse-duplicate', scope: { route: STREAM }, count: 3, after: 1, times: 1 },
-  { id: 'drop-between', type: 'sse-drop', scope: { route: STREAM }, afterMs: 1000, after: 1, times: 1 },
-  { id: 'stall', type: 'sse-stall', scope: { route: STREAM }, afterEvents: 15, after: 2, times: 1 },
-  { id: 'retry-2s', type: 'sse-retry', retryMs: 2000, scope: { route: STREAM }, after: 3, times: 1 },
-  { id: 'drop-after-retry-change', type: 'sse-drop', scope: { route: STREAM }, afterMs: 1000, after: 3, times: 1 },
-  { id: 'reject-503', type: 'sse-reject', status: 503, retryAfterS: 5, scope: { route: STREAM }, after: 4, times: 1 }
-]
+const tlsProfile: Profile = {
+  name: 'tls',
+  description: 'HTTPS with a CA made for the run; a certificate from an unknown CA for 4 s, then TLS 1.0/1.1 only for 4 s: the client must refuse both',
+  durationS: 18,
+  tls: true,
+  mock: { events: { generatorRate: 5, ...fastStream } },
+  faults: [
+    { id: 'untrusted-cert', type: 'tls-untrusted', afterMs: 4000, durationMs: 4000 },
+    { id: 'tls-1.1-only', type: 'tls-downgrade', afterMs: 11_000, durationMs: 4000 }
+  ],
+  stallDetectMs: 5000,
+  checks: ['tls', 'auth', 'secrets'],
+  clientEnv: { ...fastClient }
+}
 
 export const PROFILES: Record<string, Profile> = {
   default: {
     name: 'default',
-    description: 'every fault of contract 7.2 in one run: 429 bursts, 503 with Retry-After, 500 chains, a persistent failure, a lost response, SSE drops mid-frame, duplicates, a refused reconnect leading to a gap, a stall, a changed retry:, and the key revoked near the end',
-    // 57 s of client time plus start and stop keeps the whole verify within 60 s.
-    durationS: 57,
-    mock: { events: { ...eventsForGap, heartbeatMs: 15_000 } },
+    description: 'every fault of contract 7.2 at the contract\'s own timings (15 s heartbeat): a 429 burst, a 503 with Retry-After, chains of 500s, a failure longer than any retry cap, a lost response, an SSE stall, a stream.gap, drops mid-frame and between frames, duplicates on resume, a changed retry:, a refused reconnect, and the key revoked near the end',
+    // A stall noticed after 2.5 heartbeats (37.5 s), then four more connections at up to retry: + 2 s
+    // each, before the revocation at 62 s; slack for a client (or a machine) slow to start its stream.
+    durationS: 66,
+    mock: { events: { ...steadyEvents, heartbeatMs: 15_000 } },
     // A limit a steady client does not spend in a minute: the contract default (100/min) would leave
     // a polling client idle for half the run, and the throttling checks have the injected 429s.
     keyRateLimit: 1000,
-    faults: [...restFaults(1), ...defaultSse],
-    revokeAtS: 53,
+    faults: [...restFaults({ chains: 4, persistent: 15 }), ...defaultSse],
+    revokeAtS: 62,
     stallDetectMs: 45_000,
     checks: ['auth', 'throttling', 'reconnection', 'idempotency', 'secrets']
   },
   calm: {
     name: 'calm',
-    description: 'no faults: a baseline run (only the secrets and auth checks have something to judge)',
+    description: 'no faults: a baseline run (most checks have nothing to judge and report skip)',
     durationS: 20,
     mock: { events: { generatorRate: 5 } },
     faults: [],
@@ -141,16 +161,33 @@ export const PROFILES: Record<string, Profile> = {
   },
   quick: {
     name: 'quick',
-    description: 'the faults of default compressed into 20 s, with a 1 s heartbeat (the client gets TENZRO_HEARTBEAT_TIMEOUT_MS=2500); for CI and the example clients',
-    durationS: 20,
-    // 10 events/s and 52 retained: the 7 s outage around the refusal loses events, the 3.5 s stall does not.
-    mock: { events: { capacity: 52, generatorRate: 10, retryMs: 1000, ...fastStream } },
+    description: 'the faults of default in 37 s, with a 1 s heartbeat (the client gets TENZRO_HEARTBEAT_TIMEOUT_MS=2500); for CI and the example clients',
+    durationS: 37,
+    mock: { events: { ...steadyEvents, ...fastStream } },
     keyRateLimit: 100_000,
-    faults: [...quickRest, ...quickSse],
-    revokeAtS: 18,
+    // 15 failures in a row, as in default: two logical requests of one client (a poll and a resync)
+    // that share them still each outlast a cap of four retries.
+    faults: [...restFaults({ chains: 3, persistent: 15 }), ...quickSse],
+    // The stall (connection 5) comes at about 18 s for a client that adds 2 s of jitter to every
+    // reconnect; noticed within 5 s and retried after retry: 2000, all well before the revocation.
+    revokeAtS: 33,
     stallDetectMs: 5000,
     resyncWithinMs: 2000,
     checks: ['auth', 'throttling', 'reconnection', 'idempotency', 'secrets'],
+    clientEnv: { ...fastClient }
+  },
+  tls: tlsProfile,
+  'shared-key': {
+    name: 'shared-key',
+    description: 'a noisy neighbour: the harness drains the same key at 1.2x its limit (50 requests per 5 s) all run long, so the client meets real 429s with honest X-RateLimit-* and Retry-After headers; no injected faults',
+    durationS: 30,
+    mock: { rateLimit: { windowMs: 5000 }, events: { ...steadyEvents, ...fastStream } },
+    keyRateLimit: 50,
+    faults: [],
+    loader: { share: 1.2 },
+    revokeAtS: 26,
+    stallDetectMs: 5000,
+    checks: ['auth', 'throttling', 'secrets'],
     clientEnv: { ...fastClient }
   },
   ...DRILL_PROFILES
@@ -170,17 +207,17 @@ export const SCENARIOS: Record<string, Scenario> = {
     description: '429 bursts, 503 with Retry-After, chains of 500s and a persistent failure',
     durationS: 14,
     mock: { events: { generatorRate: 0 } },
-    faults: restFaults(0.6).filter((f) => f.id !== 'lost-create'),
+    faults: restFaults({ chains: 4, persistent: 15 }).filter((f) => f.id !== 'lost-create'),
     stallDetectMs: 5000,
     checks: ['throttling', 'auth'],
     clientEnv: { ...fastClient, TENZRO_CLIENT_PARTS: 'list' }
   },
   reconnection: {
     name: 'reconnection',
-    description: 'SSE drops mid-frame and between frames, duplicates on resume, a refused reconnect and the gap it causes, a stall, a changed retry:',
-    durationS: 16,
-    mock: { events: { ...eventsForGap, ...fastStream } },
-    faults: sseFaults,
+    description: 'SSE drops mid-frame and between frames, duplicates on resume, a stream.gap, a changed retry:, a refused reconnect and a stall',
+    durationS: 20,
+    mock: { events: { ...steadyEvents, ...fastStream } },
+    faults: quickSse,
     stallDetectMs: 5000,
     checks: ['reconnection'],
     clientEnv: { ...fastClient, TENZRO_CLIENT_PARTS: 'events,list' }
@@ -194,7 +231,7 @@ export const SCENARIOS: Record<string, Scenario> = {
       { id: 'lost-create', type: 'lost-response', scope: { route: CREATE }, after: 1, times: 2 },
       { id: 'slow-create', type: 'latency', ms: 50, scope: { route: CREATE } },
       { id: 'drop', type: 'sse-drop', scope: { route: STREAM }, afterEvents: 10, times: 2 },
-      { id: 'duplicate-on-resume', type: 'sse-duplicate', scope: { route: STREAM }, count: 5, after: 1, times: 2 }
+      { id: 'duplicate-on-resume', type: 'sse-duplicate', scope: { route: STREAM }, count: 5, times: 2 }
     ],
     stallDetectMs: 5000,
     checks: ['idempotency'],
@@ -218,10 +255,10 @@ export const SCENARIOS: Record<string, Scenario> = {
   everything: {
     name: 'everything',
     description: 'every fault at once, every check',
-    durationS: 24,
-    mock: { events: { ...eventsForGap, ...fastStream } },
-    faults: [...restFaults(0.6), ...sseFaults],
-    revokeAtS: 21,
+    durationS: 26,
+    mock: { events: { ...steadyEvents, ...fastStream } },
+    faults: [...restFaults({ chains: 4, persistent: 15 }), ...quickSse],
+    revokeAtS: 23,
     stallDetectMs: 5000,
     checks: ['auth', 'throttling', 'reconnection', 'idempotency', 'secrets'],
     clientEnv: { ...fastClient }

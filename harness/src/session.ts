@@ -3,8 +3,10 @@
 // OTEL_EXPORTER_OTLP_ENDPOINT, stop it after the duration (SIGTERM, then SIGKILL), and judge what it
 // did from the mock's record, its output, its log files and its spans.
 import { spawn } from 'node:child_process'
-import { createWriteStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../mock-server/src/app.ts'
@@ -14,6 +16,8 @@ import type { CheckResult } from './checks/types.ts'
 import { createControl, type Control } from './control.ts'
 import type { AnyEntry, CapturedOutput, Evidence } from './evidence.ts'
 import { createOtlpReceiver, type OtlpReceiver } from './otlp/index.ts'
+import { faultCoverage } from './coverage.ts'
+import { LOADER_REQUEST_PREFIX, startLoader, type LoaderStats } from './loader.ts'
 import type { Profile } from './profiles.ts'
 import { summariseRecord, type SuiteReport } from './report/model.ts'
 import { auditNdjson, auditTrail, buildTimeline } from './drills/audit.ts'
@@ -29,6 +33,12 @@ export interface SessionOptions {
   env?: Record<string, string>
   /** A running mock instead of an embedded one. */
   target?: { url: string, controlToken?: string | undefined }
+  /**
+   * Serve the embedded mock over HTTPS with a CA made for the run: the client gets TENZRO_CA_FILE and
+   * NODE_EXTRA_CA_CERTS. The harness's own control calls go to a plain loopback listener of the same
+   * app, so the TLS faults meet the client only.
+   */
+  tls?: boolean
   durationMs?: number
   logFiles?: string[]
   scanDirs?: string[]
@@ -68,13 +78,42 @@ class Capture extends Writable {
   text (): Buffer { return Buffer.concat(this.chunks) }
 }
 
-async function startEmbeddedMock (mock: MockConfigInput, seed: number | undefined, logFile: string | undefined): Promise<{ app: FastifyInstance, url: string }> {
+interface EmbeddedMock { app: FastifyInstance, url: string, controlUrl: string, caFile: string | undefined, close (): Promise<void> }
+
+async function startEmbeddedMock (mock: MockConfigInput, seed: number | undefined, logFile: string | undefined, tls: boolean): Promise<EmbeddedMock> {
   if (logFile !== undefined) mkdirSync(dirname(logFile), { recursive: true })
   const logStream = logFile === undefined ? new Writable({ write (_c, _e, cb) { cb() } }) : createWriteStream(logFile, { flags: 'w' })
-  const app = await buildApp(resolveConfig({ ...mock, port: 0, host: '127.0.0.1', logLevel: 'info', ...(seed === undefined ? {} : { seed }) }), { logStream })
+  let material: import('../../mock-server/src/tls/certs.ts').TlsMaterial | undefined
+  if (tls) {
+    const { generateTlsMaterial } = await import('../../mock-server/src/tls/certs.ts')
+    material = generateTlsMaterial(mkdtempSync(join(tmpdir(), 'tenzro-harness-tls-')))
+  }
+  const app = await buildApp(resolveConfig({ ...mock, port: 0, host: '127.0.0.1', logLevel: 'info', ...(seed === undefined ? {} : { seed }) }), { logStream, ...(material === undefined ? {} : { tls: material }) })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const a = app.server.address()
-  return { app, url: `http://127.0.0.1:${typeof a === 'object' && a !== null ? a.port : 0}` }
+  const port = typeof a === 'object' && a !== null ? a.port : 0
+  let plain: Server | undefined
+  let controlUrl = `http://127.0.0.1:${port}`
+  if (material !== undefined) {
+    // The same app's router behind a second, plain listener on loopback: the harness's control calls.
+    const server = createServer(app.routing)
+    await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
+    plain = server
+    const p = server.address()
+    controlUrl = `http://127.0.0.1:${typeof p === 'object' && p !== null ? p.port : 0}`
+  }
+  return {
+    app,
+    url: material === undefined ? controlUrl : `https://localhost:${port}`,
+    controlUrl,
+    caFile: material?.caFile,
+    async close () {
+      plain?.closeAllConnections()
+      await new Promise<void>((resolve) => { if (plain === undefined) resolve(); else plain.close(() => { resolve() }) })
+      await app.close()
+      if (material !== undefined) rmSync(material.dir, { recursive: true, force: true })
+    }
+  }
 }
 
 /** Wait until `count()` has not changed for `quietMs`, at most `maxMs`. */
@@ -93,12 +132,12 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
   const progress = o.onProgress ?? (() => {})
   const durationMs = o.durationMs ?? o.profile.durationS * 1000
   const started = Date.now()
-  let embedded: { app: FastifyInstance, url: string } | undefined
+  let embedded: EmbeddedMock | undefined
   let receiver: OtlpReceiver | undefined
   try {
-    if (o.target === undefined) embedded = await startEmbeddedMock(o.profile.mock, o.seed, o.mockLogFile)
+    if (o.target === undefined) embedded = await startEmbeddedMock(o.profile.mock, o.seed, o.mockLogFile, o.tls === true || o.profile.tls === true)
     const url = o.target?.url ?? embedded!.url
-    const control: Control = createControl(url, o.target?.controlToken)
+    const control: Control = createControl(o.target?.url ?? embedded!.controlUrl, o.target?.controlToken)
     await control.health()
     receiver = await createOtlpReceiver({ host: '127.0.0.1', port: 0, ...(o.otlpForward === undefined ? {} : { forwardTo: o.otlpForward }) })
 
@@ -119,7 +158,9 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
       TENZRO_API_URL: url,
       TENZRO_API_KEY: key.key,
       TENZRO_TENANT_ID: tenant.id,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      // The CA of the TLS mode, for clients that take a CA file and for Node, which reads this at start.
+      ...(embedded?.caFile === undefined ? {} : { TENZRO_CA_FILE: embedded.caFile, NODE_EXTRA_CA_CERTS: embedded.caFile })
     }
     const stdout = new Capture()
     const stderr = new Capture()
@@ -141,12 +182,26 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
     // or START_GRACE_MS after the spawn without one: a slow start (a cold runtime, a loaded CI machine)
     // then costs the timeline nothing, and a profile's faults land at the same moments for every client.
     let clockAt: number | undefined
+    // shared-key: the noisy neighbour runs from the client's first request to the revocation or the end.
+    let loader: ReturnType<typeof startLoader> | undefined
+    let loaderStats: LoaderStats | undefined
+    const stopLoader = async () => {
+      if (loader !== undefined && loaderStats === undefined) loaderStats = await loader.stop()
+    }
     const startClock = () => {
       if (clockAt !== undefined) return
       clockAt = Date.now()
       drills.start()
+      if (o.profile.loader !== undefined) {
+        const windowMs = resolveConfig(o.profile.mock).rateLimit.windowMs
+        const limit = o.profile.keyRateLimit ?? resolveConfig(o.profile.mock).rateLimit.limit
+        const ratePerS = o.profile.loader.share * limit / (windowMs / 1000)
+        loader = startLoader({ baseUrl: url, apiKey: key.key, tenantId: tenant.id, ratePerS })
+        progress(`${o.name}: noisy neighbour on the same key at ${ratePerS.toFixed(1)} requests/s (${o.profile.loader.share}x its limit of ${limit} per ${windowMs / 1000} s)`)
+      }
       if (o.profile.revokeAtS !== undefined && o.profile.revokeAtS * 1000 < durationMs) {
         timers.push(setTimeout(() => {
+          void stopLoader()
           revokedAtMs = Date.now()
           control.revokeKey(key.id).then(() => progress(`${o.name}: key revoked at +${o.profile.revokeAtS} s`), (err) => progress(`${o.name}: revoking the key failed: ${(err as Error).message}`))
         }, o.profile.revokeAtS * 1000))
@@ -176,6 +231,7 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
     const tick = setInterval(() => progress(`${o.name}: +${Math.round((Date.now() - started) / 1000)} s`), 5000)
     const exit = await exited
     await startWatch
+    await stopLoader()
     clearInterval(tick)
     for (const t of timers) clearTimeout(t)
     await drills.stop()
@@ -184,9 +240,12 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
     // Let the client's last span batch arrive (exporters flush on shutdown).
     await settle(() => receiver!.spans().length, 300, 3000)
 
+    const planStats = await control.faults().then((p) => p.stats, () => [])
     const all = await control.record(startSeq)
     const record = all.filter((e) => {
       const x = e as Record<string, unknown>
+      // The noisy neighbour's own requests are the harness's, not the client's.
+      if (typeof x.requestId === 'string' && x.requestId.startsWith(LOADER_REQUEST_PREFIX)) return false
       if (o.target === undefined) return x.route === undefined || !String(x.route).startsWith('/__harness')
       return x.tenant === tenant.id || x.keyId === key.id
     })
@@ -223,6 +282,7 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
       startedAt: new Date(started).toISOString(),
       durationMs: endMs - started,
       checks,
+      coverage: faultCoverage(faults, planStats, record, [key.id, ...drills.clientKeyIds]),
       ...summariseRecord(record, [key.id, ...drills.clientKeyIds], started, endMs)
     }
     const audit = auditTrail(record)
@@ -233,11 +293,15 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
     if (o.profile.drill !== undefined) suite.drillTimeline = buildTimeline(drills.actions(), record, audit, drills.sentinelKeyIds).map((t) => ({ ...t, offsetMs: t.at - started }))
     suite.stats.clientExit = spawnError !== undefined ? `could not start (${spawnError})` : exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`
     suite.stats.spans = evidence.spans.length
+    if (loaderStats !== undefined) {
+      suite.stats.neighbourRequests = loaderStats.sent
+      suite.stats.neighbour429 = loaderStats.limited
+    }
     if (stdout.truncated || stderr.truncated) suite.stats.outputTruncatedAtBytes = OUTPUT_CAP
     return { suite, client: { exitCode: exit.code, signal: exit.signal, ...(spawnError === undefined ? {} : { spawnError }), stoppedByHarness, requests }, target: url }
   } finally {
     await receiver?.close().catch(() => {})
-    await embedded?.app.close().catch(() => {})
+    await embedded?.close().catch(() => {})
   }
 }
 

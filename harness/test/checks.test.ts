@@ -84,17 +84,22 @@ function jittered (n: number, k: number): number[] {
 }
 
 describe('throttling/retry-after', () => {
-  const told = (o: Partial<RequestEntry> = {}) => req(1000, { status: 429, code: 'rate_limited', retryAfterS: 2, ...o })
+  const told = (o: Partial<RequestEntry> & { took?: number } = {}) => req(1000, { status: 429, code: 'rate_limited', retryAfterS: 2, ...o })
 
-  it('passes when the next request waits the whole Retry-After, less the tolerance', () => {
+  it('passes when the next request waits the whole Retry-After from the 429\'s arrival, less the tolerance', () => {
     const r = told()
-    const next = req(r.ts - T0 + 2000 - 50)
+    const next = req(1000 + 2000 - 50)
     expect(byId(checkThrottling(evidence([r, next])), 'throttling/retry-after').status).toBe('pass')
+  })
+
+  it('counts from the earliest moment the 429 can have left: a loaded mock stamps its record late', () => {
+    const r = told({ took: 120 })
+    expect(byId(checkThrottling(evidence([r, req(1000 + 2000 - 50)])), 'throttling/retry-after').status).toBe('pass')
   })
 
   it('fails a request that comes one millisecond earlier than that', () => {
     const r = told()
-    const next = req(r.ts - T0 + 2000 - 51)
+    const next = req(1000 + 2000 - 51)
     const v = byId(checkThrottling(evidence([r, next])), 'throttling/retry-after')
     expect(v.status).toBe('fail')
     expect(v.violations[0]).toMatchObject({ retryAfterS: 2, requestId: next.requestId })
@@ -275,7 +280,9 @@ describe('retry chains and throttling/retry-cap', () => {
 
   it(`allows maxRetries + 1 failed attempts in a row and fails one more`, () => {
     const six = chain(0, [10, 20, 40, 80, 160, 320])
-    expect(byId(checkThrottling(evidence(six.slice(0, 6))), 'throttling/retry-cap').status).toBe('pass')
+    // The client gave up after six attempts and went on with other requests: exercised, and capped.
+    const later = req(5000, { route: CREATE, path: CREATE, method: 'POST', status: 201 })
+    expect(byId(checkThrottling(evidence([...six.slice(0, 6), later])), 'throttling/retry-cap').status).toBe('pass')
     expect(byId(checkThrottling(evidence(six.slice(0, 6), { setup: { maxRetries: 4 } })), 'throttling/retry-cap').status).toBe('fail')
     const seven = chain(0, [10, 20, 40, 80, 160, 320, 640])
     expect(byId(checkThrottling(evidence(seven)), 'throttling/retry-cap').status).toBe('fail')
@@ -418,6 +425,15 @@ describe('reconnection checks', () => {
     expect(gapped(undefined).status).toBe('fail')
   })
 
+  it('give a resync held back by a Retry-After the window from the end of that wait', () => {
+    const a = stream(0, 30_000)
+    const gap: FrameEntry = { seq: ++seq, type: 'frame', ts: T0 + 1000, streamId: a.id, keyId: KEY_ID, id: 40, event: 'stream.gap', from: 20, to: 40 }
+    const told = req(900, { status: 429, retryAfterS: 3 })
+    const judge = (listAt: number) => byId(checkReconnection(evidence([...entries(a), told, gap, req(listAt)], { setup: { resyncWithinMs: 2000 } })), 'reconnection/gap-resync').status
+    expect(judge(900 + 2 + 3000 + 2000)).toBe('pass')
+    expect(judge(900 + 2 + 3000 + 2001)).toBe('fail')
+  })
+
   it('take the resync window from the profile and skip a gap too close to the end', () => {
     expect(gapped(1000 + 4000, { resyncWithinMs: 3000 }).status).toBe('fail')
     expect(gapped(undefined, { endAt: 1000 + RESYNC_WITHIN_MS - 1 }).status).toBe('skip')
@@ -484,11 +500,14 @@ describe('idempotency checks', () => {
     }
   }
 
+  const frame = (id: number, duplicate = false): FrameEntry => ({ seq: ++seq, type: 'frame', ts: T0 + id, streamId: 'str_1', keyId: KEY_ID, id, event: 'wallet.created', duplicate })
+
   it('fail an event id processed twice, but not one span exported twice', () => {
+    const frames = [frame(7), frame(8), frame(7, true)]
     const once = [consumerSpan('7', '0000000000000001'), consumerSpan('8', '0000000000000002'), consumerSpan('8', '0000000000000002')]
-    expect(byId(checkIdempotency(evidence([], { spans: once })), 'idempotency/events-once').status).toBe('pass')
+    expect(byId(checkIdempotency(evidence(frames, { spans: once })), 'idempotency/events-once').status).toBe('pass')
     const twice = [...once, consumerSpan('7', '0000000000000003')]
-    const v = byId(checkIdempotency(evidence([], { spans: twice })), 'idempotency/events-once')
+    const v = byId(checkIdempotency(evidence(frames, { spans: twice })), 'idempotency/events-once')
     expect(v.status).toBe('fail')
     expect(v.violations[0]).toMatchObject({ eventId: '7' })
     expect(byId(checkIdempotency(evidence([])), 'idempotency/events-once').status).toBe('skip')

@@ -50,8 +50,9 @@ describe('tenzro-harness --help', () => {
   it('lists the profiles, quick among them, and prints its version', async () => {
     const p = await cli('profiles')
     expect(p.code).toBe(EXIT.pass)
-    expect(p.out).toMatch(/^default\s+57 s/m)
-    expect(p.out).toMatch(/^quick\s+20 s/m)
+    expect(p.out).toMatch(/^default\s+66 s/m)
+    expect(p.out).toMatch(/^quick\s+37 s/m)
+    expect(p.out).toMatch(/^shared-key\s+30 s\s+a noisy neighbour/m)
     const v = await cli('--version')
     expect(v).toMatchObject({ code: EXIT.pass, out: '0.1.0\n' })
   })
@@ -67,7 +68,7 @@ describe('bad usage exits 2 with a message', () => {
     [['run', '--target', 'not a url'], /--target must be an http\(s\) URL/],
     [['verify'], /no client command: tenzro-harness verify \[options\] -- <command>/],
     [['verify', 'node', 'client.js'], /unexpected argument "node": put the client command after --/],
-    [['verify', '--profile', 'nope', '--', 'node'], /unknown profile "nope"; known: default, calm, quick/],
+    [['verify', '--profile', 'nope', '--', 'node'], /unknown profile "nope"; known: default, calm, quick, tls, shared-key, rotation, hostile, environments, incident/],
     [['verify', '--duration', '0', '--', 'node'], /--duration must be a whole number 1\.\.86400, got "0"/],
     [['verify', '--duration', '1.5', '--', 'node'], /--duration must be a whole number/],
     [['verify', '--max-retries', '101', '--', 'node'], /--max-retries must be a whole number 0\.\.100/],

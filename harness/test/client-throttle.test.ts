@@ -16,7 +16,7 @@ function maxInWindow (times: number[], windowMs: number): number {
 }
 
 /**
- * The class from the public security guide ("Rate Limiting", /work/shared/seeds), transcribed with an
+ * The class from Tenzro's public security best practices guide ("Rate Limiting"), transcribed with an
  * injected clock and sleep. Kept here to show the flaw the client's throttle fixes.
  */
 class SeedRateLimiter {

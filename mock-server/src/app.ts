@@ -5,12 +5,15 @@ import pino, { type Bindings, type ChildLoggerOptions, type DestinationStream } 
 import type { MockConfig } from './config.ts'
 import { createMockContext, type MockContext } from './context.ts'
 import { ApiError, isApiError, MESSAGES, type ErrorDetail } from './errors.ts'
-import { BODY_ERRORS, createRequestIdGenerator, errorEnvelope, newRequestState, notFoundError, requestIdFor } from './pipeline/index.ts'
+import { BODY_ERRORS, createMethodTable, createRequestIdGenerator, errorEnvelope, newRequestState, notFoundError, parseBody, requestIdFor } from './pipeline/index.ts'
 import { createLogger, serializeError } from './logger.ts'
+import { clientErrorFor, inFlightOn, rawAnswer, serverOptions } from './http-layer.ts'
 import { createEventLog } from './domain/event-log/index.ts'
+import { createSharedState, type SharedState } from './domain/shared/index.ts'
 import type { EventLog } from './domain/event-log/types.ts'
 import type { Tracer } from '@opentelemetry/api'
 import requestContext from './plugins/request-context.ts'
+import overload from './plugins/overload.ts'
 import controlGuard from './plugins/control-guard.ts'
 import auth from './plugins/auth.ts'
 import idempotency from './plugins/idempotency.ts'
@@ -18,11 +21,15 @@ import faults from './plugins/faults.ts'
 import rateLimit from './plugins/rate-limit.ts'
 import record from './plugins/record.ts'
 import telemetry from './plugins/telemetry.ts'
+import tlsFaults from './plugins/tls-faults.ts'
+import metrics from './plugins/metrics.ts'
+import sharedState from './plugins/shared-state.ts'
 import healthRoutes from './routes/health.ts'
 import walletRoutes from './routes/wallets.ts'
 import keyRoutes from './routes/keys.ts'
 import controlRoutes from './routes/control.ts'
 import eventRoutes from './routes/events.ts'
+import openApiRoutes from './routes/openapi.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -41,6 +48,11 @@ export interface AppDeps {
   logStream?: DestinationStream
   /** Tracing on (telemetry/sdk.ts startTracing); absent, the telemetry plugin adds no hook, so an untraced request pays nothing. */
   tracer?: Tracer
+  /**
+   * Serve HTTPS with this key and certificate (PEM), TLS 1.2 or later (server.ts --tls). `rogue`, a
+   * certificate from another CA, enables the tls-untrusted and tls-downgrade faults.
+   */
+  tls?: { key: string | Buffer, cert: string | Buffer, rogue?: { key: string | Buffer, cert: string | Buffer } }
 }
 
 type LogArgs = [obj: unknown, msg?: string, ...args: unknown[]]
@@ -93,8 +105,6 @@ function validationDetails (err: FastifyError): ErrorDetail[] {
 
 const paramTooLong = new ApiError('not_found', MESSAGES.not_found, [{ field: 'path', message: 'a path parameter is too long' }])
 const badUrl = new ApiError('validation_error', 'The URL is not valid: fix its percent-encoding.', [{ field: 'url', message: 'invalid percent-encoding' }])
-const badHttp = new ApiError('validation_error', 'The request is not valid HTTP/1.1.', [{ field: 'request', message: 'malformed or incomplete' }])
-const headersTooLarge = new ApiError('validation_error', 'The request is not valid HTTP/1.1.', [{ field: 'headers', message: 'too large' }])
 const rejectedByHttp = new ApiError('validation_error', 'The request is invalid.', [{ field: 'request', message: 'rejected by the HTTP layer' }])
 const internalError = new ApiError('internal_error', MESSAGES.internal_error)
 const badContentLength = new ApiError('validation_error', 'Content-Length does not match the body.', [{ field: 'Content-Length', message: 'does not match the body' }])
@@ -118,9 +128,23 @@ function toApiError (err: FastifyError | ApiError): ApiError {
 export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise<FastifyInstance> {
   const now = deps.now ?? Date.now
   const events = deps.eventLog ?? await createEventLog(config.events, { now, seed: config.seed })
-  const context = createMockContext(config, { now, events })
   const logStream = deps.logStream ?? pino.destination({ fd: 1, sync: false })
   const logger = createLogger({ level: config.logLevel, unsafeDisableRedaction: config.unsafeDisableRedaction, stream: logStream })
+  let shared: SharedState | undefined
+  if (config.state.store !== 'memory') {
+    try {
+      shared = await createSharedState({
+        url: config.state.store,
+        idempotencyTtlMs: config.idempotency.ttlMs,
+        recordCapacity: config.record.capacity,
+        onError: (err, what) => { logger.warn({ err: { message: err.message } }, `${what}: Redis call failed`) }
+      })
+    } catch (err) {
+      await events.close().catch(() => {})
+      throw err
+    }
+  }
+  const context = createMockContext(config, { now, events, ...(shared === undefined ? {} : { shared }) })
   const nextId = createRequestIdGenerator()
 
   const app = Fastify({
@@ -145,17 +169,28 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
       ;(reply as unknown as FastifyReply).header('x-request-id', request.id).header('x-api-version', '1')
         .code(apiErr.statusCode).send(errorEnvelope(request.id, apiErr, now()))
     },
-    // A request that is not valid HTTP (bad framing, a cut body, oversized headers) never reaches a route:
-    // answer it in the envelope too, with a fresh request id, instead of Fastify's bare body (1.5).
+    // A request Node's HTTP layer refuses (bad framing, oversized headers, a header or body timeout, an
+    // unknown method) never reaches a route: answer it in the envelope with a request id, and record it (1.5, 7.3).
     clientErrorHandler (err: NodeJS.ErrnoException, socket) {
       if (err.code === 'ECONNRESET' || socket.destroyed) return
-      if (socket.writable) {
-        const id = nextId()
-        const body = JSON.stringify(errorEnvelope(id, err.code === 'HPE_HEADER_OVERFLOW' ? headersTooLarge : badHttp, now()))
-        socket.write(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nX-API-Version: 1\r\nConnection: close\r\n\r\n${body}`)
+      const request = inFlightOn(socket)
+      const apiErr = clientErrorFor(err.code, request !== undefined)
+      const id = request?.id ?? nextId()
+      if (request !== undefined) {
+        request.state.errorCode = apiErr.code
+        app.recordRequest(request, apiErr.statusCode)
+      } else {
+        context.record.append('request', { requestId: id, clientRequestId: false, method: null, route: null, path: null, status: apiErr.statusCode, ip: socket.remoteAddress ?? null, code: apiErr.code, httpError: err.code ?? null })
       }
+      if (socket.writable) socket.write(rawAnswer(apiErr, id, JSON.stringify(errorEnvelope(id, apiErr, now()))))
       socket.destroy()
     },
+    ...(deps.tls === undefined
+      ? { http: serverOptions(config.http) }
+      // https.createServer takes the http options too; Fastify passes only this object to it.
+      : { https: { ...serverOptions(config.http), key: deps.tls.key, cert: deps.tls.cert, minVersion: 'TLSv1.2' as const } }),
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
     bodyLimit: config.bodyLimitBytes,
     return503OnClosing: true,
     forceCloseConnections: true,
@@ -163,14 +198,27 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
   })
 
   app.decorate('mock', context)
+  // One JSON parser for both mocks (pipeline/body.ts, which the msw handlers call too): size and
+  // nesting depth are checked on the raw text before it is parsed (README, "HTTP limits").
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.bodyLimitBytes }, function (_request, body, done) {
+    try {
+      done(null, parseBody('application/json', body as string, config.bodyLimitBytes, config.bodyMaxDepth))
+    } catch (err) {
+      done(err as Error, undefined)
+    }
+  })
   const ctx = () => app.mock
 
   // First, so its SERVER span also covers requests the other onRequest hooks refuse.
   await app.register(telemetry, { tracer: deps.tracer, unsafeDisableRedaction: config.unsafeDisableRedaction })
   await app.register(requestContext)
+  await app.register(overload, { config: config.overload })
   await app.register(controlGuard, { token: config.controlToken, allowRemote: config.controlAllowRemote })
-  await app.register(auth, { keys: () => ctx().keys })
-  await app.register(idempotency, { store: () => ctx().idempotency })
+  if (deps.tls?.rogue !== undefined) await app.register(tlsFaults, { context: ctx, trusted: deps.tls, rogue: deps.tls.rogue })
+  if (shared !== undefined) await app.register(sharedState, { shared })
+  await app.register(auth, { keys: () => ctx().keys, catchUp: shared?.catchUp })
+  await app.register(idempotency, { store: () => ctx().idempotency, shared: shared?.idempotency })
   await app.register(faults, { context: ctx })
   await app.register(rateLimit, { config, store: deps.limiterStore })
   await app.register(record, {
@@ -187,19 +235,27 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
     reply.code(apiErr.statusCode).send(errorEnvelope(request.id, apiErr, now()))
   })
 
-  app.setNotFoundHandler(function (_request, _reply) {
-    throw notFoundError
+  const methods = createMethodTable()
+  app.addHook('onRoute', (route) => { methods.add(route.method, route.url) })
+  app.setNotFoundHandler(function (request, _reply) {
+    throw methods.refusal(request.method, request.url) ?? notFoundError
   })
+  // Node answers an Expect other than 100-continue with a bare 417 unless someone listens: route it,
+  // and the request-context step answers 417 in the envelope.
+  app.server.on('checkExpectation', app.routing)
 
+  if (config.metrics.enabled) await app.register(metrics, { context: ctx, maxTenants: config.metrics.maxTenants })
   await app.register(healthRoutes)
   await app.register(walletRoutes)
   await app.register(keyRoutes)
   await app.register(controlRoutes)
   await app.register(eventRoutes)
+  await app.register(openApiRoutes)
 
   app.addHook('onClose', async () => {
     await context.events?.close()
     await context.record.close()
+    await shared?.close()
   })
 
   await app.ready()

@@ -32,9 +32,40 @@ export interface MockConfig {
   /** Test switch: turns the redaction layers off so the leak test can prove it catches a leak. Never in production. */
   unsafeDisableRedaction: boolean
   bodyLimitBytes: number
+  /** Deepest nesting of a JSON body, checked before it is parsed (the Fastify and msw paths alike). */
+  bodyMaxDepth: number
+  /** Limits of the HTTP layer: each answered in the envelope (README, "HTTP limits"). */
+  http: {
+    /** Request headers larger than this are answered 431. */
+    maxHeaderBytes: number
+    /** Headers not complete within this many ms: 408. */
+    headersTimeoutMs: number
+    /** Whole request (headers and body) not received within this many ms: 408. */
+    requestTimeoutMs: number
+    /** An idle keep-alive connection is closed after this many ms. */
+    keepAliveTimeoutMs: number
+  }
+  /** Overload shedding (contract 1.6 service_unavailable): beyond any limit, 503 with Retry-After. 0 turns a limit off. */
+  overload: {
+    enabled: boolean
+    /** Mean event-loop delay over one sample. */
+    maxEventLoopDelayMs: number
+    /** V8 heap in use; 0 means 90 % of the heap size limit. */
+    maxHeapUsedBytes: number
+    maxRssBytes: number
+    /** Event-loop utilisation 0..1 over one sample (0 = off). */
+    maxEventLoopUtilization: number
+    sampleIntervalMs: number
+    retryAfterS: number
+  }
   tenants: TenantConfig[]
   walletsPerTenant: number
   record: { capacity: number, file: string | undefined }
+  /**
+   * Where tenants, keys, wallets, idempotency records, fault plans and the merged record live: 'memory'
+   * (this process only) or a redis:// URL shared by instances that serve as one (README "Scale-out").
+   */
+  state: { store: string }
   idempotency: { ttlMs: number, capacity: number }
   rateLimit: {
     enabled: boolean
@@ -58,6 +89,12 @@ export interface MockConfig {
     /** A stream whose socket holds more than this many unsent bytes is closed (slow consumer). */
     maxBufferedBytes: number
   }
+  /** Prometheus metrics at GET /metrics (plugins/metrics.ts). */
+  metrics: {
+    enabled: boolean
+    /** Tenants that get a label of their own; requests of later tenants are counted as `other`. */
+    maxTenants: number
+  }
 }
 
 export const DEFAULT_CONFIG: MockConfig = {
@@ -69,9 +106,13 @@ export const DEFAULT_CONFIG: MockConfig = {
   logLevel: 'info',
   unsafeDisableRedaction: false,
   bodyLimitBytes: 64 * 1024,
+  bodyMaxDepth: 64,
+  http: { maxHeaderBytes: 16 * 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000 },
+  overload: { enabled: true, maxEventLoopDelayMs: 1000, maxHeapUsedBytes: 0, maxRssBytes: 0, maxEventLoopUtilization: 0, sampleIntervalMs: 1000, retryAfterS: 2 },
   tenants: [{ slug: 'acme' }, { slug: 'globex' }],
   walletsPerTenant: 25,
   record: { capacity: 100_000, file: undefined },
+  state: { store: 'memory' },
   idempotency: { ttlMs: 24 * 3600 * 1000, capacity: 100_000 },
   rateLimit: {
     enabled: true,
@@ -90,7 +131,8 @@ export const DEFAULT_CONFIG: MockConfig = {
     heartbeatMs: 15_000,
     generatorRate: 0,
     maxBufferedBytes: 1 << 20
-  }
+  },
+  metrics: { enabled: true, maxTenants: 50 }
 }
 
 export class ConfigError extends Error {
@@ -118,9 +160,13 @@ export function resolveConfig (input: MockConfigInput = {}): MockConfig {
     ...DEFAULT_CONFIG,
     ...input,
     record: { ...DEFAULT_CONFIG.record, ...input.record },
+    state: { ...DEFAULT_CONFIG.state, ...input.state },
     idempotency: { ...DEFAULT_CONFIG.idempotency, ...input.idempotency },
     rateLimit: { ...DEFAULT_CONFIG.rateLimit, ...input.rateLimit, routes: { ...input.rateLimit?.routes } },
     events: { ...DEFAULT_CONFIG.events, ...input.events },
+    http: { ...DEFAULT_CONFIG.http, ...input.http },
+    overload: { ...DEFAULT_CONFIG.overload, ...input.overload },
+    metrics: { ...DEFAULT_CONFIG.metrics, ...input.metrics },
     tenants: (input.tenants ?? DEFAULT_CONFIG.tenants) as TenantConfig[]
   } as MockConfig
   const int = (field: string, v: unknown, min: number, max: number) => {
@@ -136,8 +182,24 @@ export function resolveConfig (input: MockConfigInput = {}): MockConfig {
   bool('unsafeDisableRedaction', c.unsafeDisableRedaction)
   bool('rateLimit.enabled', c.rateLimit.enabled)
   bool('rateLimit.ietfHeaders', c.rateLimit.ietfHeaders)
+  bool('metrics.enabled', c.metrics.enabled)
+  int('metrics.maxTenants', c.metrics.maxTenants, 1, 10_000)
   if (c.record.file !== undefined && (typeof c.record.file !== 'string' || c.record.file.length === 0)) d.push({ field: 'record.file', message: 'must be a file path' })
   int('bodyLimitBytes', c.bodyLimitBytes, 1024, 16 * 1024 * 1024)
+  int('bodyMaxDepth', c.bodyMaxDepth, 2, 1000)
+  int('http.maxHeaderBytes', c.http.maxHeaderBytes, 1024, 1 << 20)
+  int('http.headersTimeoutMs', c.http.headersTimeoutMs, 100, 3_600_000)
+  int('http.requestTimeoutMs', c.http.requestTimeoutMs, 100, 3_600_000)
+  int('http.keepAliveTimeoutMs', c.http.keepAliveTimeoutMs, 100, 3_600_000)
+  // Node refuses a server whose header timeout is longer than its request timeout.
+  if (typeof c.http.headersTimeoutMs === 'number' && typeof c.http.requestTimeoutMs === 'number' && c.http.headersTimeoutMs > c.http.requestTimeoutMs) d.push({ field: 'http.headersTimeoutMs', message: 'must not be longer than http.requestTimeoutMs' })
+  bool('overload.enabled', c.overload.enabled)
+  int('overload.maxEventLoopDelayMs', c.overload.maxEventLoopDelayMs, 0, 3_600_000)
+  int('overload.maxHeapUsedBytes', c.overload.maxHeapUsedBytes, 0, 2 ** 50)
+  int('overload.maxRssBytes', c.overload.maxRssBytes, 0, 2 ** 50)
+  if (typeof c.overload.maxEventLoopUtilization !== 'number' || !(c.overload.maxEventLoopUtilization >= 0 && c.overload.maxEventLoopUtilization <= 1)) d.push({ field: 'overload.maxEventLoopUtilization', message: 'must be a number 0..1 (0 = off)' })
+  int('overload.sampleIntervalMs', c.overload.sampleIntervalMs, 10, 60_000)
+  int('overload.retryAfterS', c.overload.retryAfterS, 1, 3600)
   int('walletsPerTenant', c.walletsPerTenant, 0, 100_000)
   int('record.capacity', c.record.capacity, 100, 10_000_000)
   int('idempotency.ttlMs', c.idempotency.ttlMs, 1000, 7 * 24 * 3600 * 1000)
@@ -157,6 +219,7 @@ export function resolveConfig (input: MockConfigInput = {}): MockConfig {
     if (p.windowMs !== undefined) int(`rateLimit.routes.${route}.windowMs`, p.windowMs, 1000, 24 * 3600 * 1000)
     if (p.algorithm !== undefined && !ALGORITHMS.includes(p.algorithm)) d.push({ field: `rateLimit.routes.${route}.algorithm`, message: `must be one of ${ALGORITHMS.join(', ')}` })
   }
+  if (typeof c.state.store !== 'string' || !(c.state.store === 'memory' || /^rediss?:\/\/\S+$/.test(c.state.store))) d.push({ field: 'state.store', message: 'must be "memory" or a redis:// URL' })
   if (typeof c.events.backend !== 'string' || !(c.events.backend === 'memory' || /^nats:\/\/\S+$/.test(c.events.backend))) d.push({ field: 'events.backend', message: 'must be "memory" or a nats:// URL' })
   int('events.capacity', c.events.capacity, 10, 10_000_000)
   int('events.retryMs', c.events.retryMs, 0, 3_600_000)

@@ -7,22 +7,27 @@ import { createIdempotencyStore } from './domain/idempotency-store.ts'
 import { createKeyStore, type Tenant } from './domain/key-store.ts'
 import { createRecord } from './domain/record.ts'
 import { createWalletStore } from './domain/wallet-store.ts'
+import type { SharedState } from './domain/shared/index.ts'
 
 export interface MockDeps {
   /** Epoch ms; inject a fake clock in tests (house style principle 3). */
   now?: () => number
   /** The event log (contract 4); buildApp creates one from config.events when absent. */
   events?: EventLog
+  /** State shared with other instances (config.state.store); absent, every store is this process's own. */
+  shared?: SharedState
 }
 
 export function createMockContext (config: MockConfig, deps: MockDeps = {}) {
   const now = deps.now ?? Date.now
-  const keys = createKeyStore({ seed: config.seed, now })
-  const wallets = createWalletStore({ seed: config.seed, now, fixturesPerTenant: config.walletsPerTenant })
+  const shared = deps.shared
+  const keys = createKeyStore({ seed: config.seed, now, ...(shared === undefined ? {} : { pepper: shared.pepper, idRandom: shared.random }) })
+  const wallets = createWalletStore({ seed: config.seed, now, fixturesPerTenant: config.walletsPerTenant, ...(shared === undefined ? {} : { createRandom: shared.random }) })
   const record = createRecord({ capacity: config.record.capacity, file: config.record.file, now })
   const idempotency = createIdempotencyStore({ ttlMs: config.idempotency.ttlMs, capacity: config.idempotency.capacity, now })
   let faults: FaultPlan = createFaultPlan({ faults: [] }, config.seed)
   const resetListeners = new Set<() => void>()
+  const faultListeners = new Set<(plan: FaultPlan) => void>()
 
   function addTenant (slug: string, opts: { id?: string, quota?: number } = {}): Tenant {
     const tenant = keys.addTenant({ slug, ...opts })
@@ -45,9 +50,10 @@ export function createMockContext (config: MockConfig, deps: MockDeps = {}) {
   }
   seed()
 
-  return {
+  const context = {
     config,
     now,
+    shared,
     keys,
     wallets,
     record,
@@ -57,7 +63,13 @@ export function createMockContext (config: MockConfig, deps: MockDeps = {}) {
     get faults (): FaultPlan { return faults },
     setFaults (input: FaultPlanInput): FaultPlan {
       faults = createFaultPlan(input, config.seed)
+      for (const l of faultListeners) l(faults)
       return faults
+    },
+    /** Hear about every new fault plan (the TLS mode schedules its transport faults from it). */
+    onFaults (listener: (plan: FaultPlan) => void): () => void {
+      faultListeners.add(listener)
+      return () => { faultListeners.delete(listener) }
     },
     /** Back to the seeded start (contract 7.4 reset). */
     reset (): void {
@@ -67,6 +79,7 @@ export function createMockContext (config: MockConfig, deps: MockDeps = {}) {
       record.clear()
       idempotency.clear()
       faults = createFaultPlan({ faults: [] }, config.seed)
+      for (const l of faultListeners) l(faults)
       seed()
     },
     onReset (listener: () => void): () => void {
@@ -74,6 +87,8 @@ export function createMockContext (config: MockConfig, deps: MockDeps = {}) {
       return () => { resetListeners.delete(listener) }
     }
   }
+  shared?.attach(context)
+  return context
 }
 
 export type MockContext = ReturnType<typeof createMockContext>

@@ -1,6 +1,8 @@
 // The response schemas of the envelopes of contract 1.4 and 1.5 (the envelopes themselves are
 // pipeline/envelopes.ts dataEnvelope and errorEnvelope, shared with the msw handlers). Schemas list every
 // field, so fast-json-stringify drops anything a handler did not mean to send (house style principle 6, layer 1).
+import { CHAINS, WALLET_TYPES } from './domain/wallet-store.ts'
+
 export const metaSchema = {
   type: 'object',
   properties: {
@@ -9,7 +11,8 @@ export const metaSchema = {
     cursor: { type: ['string', 'null'] },
     hasMore: { type: 'boolean' }
   },
-  required: ['requestId', 'timestamp']
+  required: ['requestId', 'timestamp'],
+  additionalProperties: false
 } as const
 
 export const errorSchema = {
@@ -20,17 +23,19 @@ export const errorSchema = {
       properties: {
         code: { type: 'string' },
         message: { type: 'string' },
-        details: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } }, required: ['field', 'message'] } }
+        details: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } }, required: ['field', 'message'], additionalProperties: false } }
       },
-      required: ['code', 'message', 'details']
+      required: ['code', 'message', 'details'],
+      additionalProperties: false
     },
     meta: metaSchema
   },
-  required: ['error', 'meta']
+  required: ['error', 'meta'],
+  additionalProperties: false
 } as const
 
 export function envelopeSchema (data: object) {
-  return { type: 'object', properties: { data, meta: metaSchema }, required: ['data', 'meta'] } as const
+  return { type: 'object', properties: { data, meta: metaSchema }, required: ['data', 'meta'], additionalProperties: false } as const
 }
 
 export const walletSchema = {
@@ -38,12 +43,13 @@ export const walletSchema = {
   properties: {
     id: { type: 'string' },
     name: { type: 'string' },
-    type: { type: 'string' },
-    chain: { type: 'string' },
+    type: { type: 'string', enum: WALLET_TYPES },
+    chain: { type: 'string', enum: CHAINS },
     address: { type: 'string' },
-    createdAt: { type: 'string' }
+    createdAt: { type: 'string', format: 'date-time' }
   },
-  required: ['id', 'name', 'type', 'chain', 'address', 'createdAt']
+  required: ['id', 'name', 'type', 'chain', 'address', 'createdAt'],
+  additionalProperties: false
 } as const
 
 export const keySchema = {
@@ -59,5 +65,24 @@ export const keySchema = {
     createdAt: { type: 'string' },
     lastUsedAt: { type: ['string', 'null'] },
     revokedAt: { type: ['string', 'null'] }
-  }
+  },
+  additionalProperties: false
 } as const
+
+/** POST /api/keys: the key's description plus the full `key`, shown this once (contract 2.6). */
+export const keyCreatedSchema = { ...keySchema, properties: { ...keySchema.properties, key: { type: 'string' } } } as const
+
+/** GET /api/keys/validate, documented without the data wrapper (contract 2.6). */
+export const keyValidationSchema = {
+  type: 'object',
+  properties: {
+    valid: { type: 'boolean' },
+    tenantId: { type: 'string' },
+    scopes: { type: 'array', items: { type: 'string' } },
+    rateLimit: { type: 'object', properties: { limit: { type: 'integer' }, remaining: { type: 'integer' }, resetsAt: { type: 'string' } }, additionalProperties: false }
+  },
+  additionalProperties: false
+} as const
+
+/** The public health routes (contract 1.7). */
+export const healthSchema = { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } }, required: ['status'], additionalProperties: false } as const

@@ -3,6 +3,7 @@
 // key-shaped that still reaches a log call; and a test switch that turns both off so the canary test
 // can prove it would notice.
 import pino, { type DestinationStream, type Logger } from 'pino'
+import { redactSecrets } from './domain/secret-windows.ts'
 
 // Explicit paths only: wildcard paths cost ~9 % of a request in pino's redactor.
 export const REDACT_PATHS = [
@@ -30,7 +31,15 @@ export function createLogger ({ level, unsafeDisableRedaction, stream }: { level
           req: (req: { method?: string, url?: string }) => ({ method: req.method, path: typeof req.url === 'string' ? req.url.split('?')[0] : undefined }),
           res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode })
         },
-    ...(unsafeDisableRedaction ? {} : { redact: { paths: REDACT_PATHS, censor: '[REDACTED]' } })
+    ...(unsafeDisableRedaction
+      ? {}
+      : {
+          redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+          // The last layer: whatever a log call was given (a fault id, a message, a field name), a key or
+          // a 12-char run of a live secret never reaches the destination. Only lines through pino pay
+          // for it: the per-request line is the record entry, built from redacted fields.
+          hooks: { streamWrite: redactSecrets }
+        })
   }
   return stream === undefined ? pino(options) : pino(options, stream)
 }

@@ -114,16 +114,16 @@ describe('requests that are not valid HTTP (contract 1.5)', () => {
   beforeAll(async () => { m = await startMock(QUIET) })
   afterAll(async () => { await m.close() })
 
-  it('answers malformed framing, a cut-off body and oversized headers with 400 in the envelope', async () => {
+  it('answers malformed framing and a cut-off body with 400, oversized headers with 431, in the envelope', async () => {
     const k = m.keys.acme
-    const cases: Array<[string, string]> = [
-      ['GET /api/wallet/list HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n', 'request'],
-      [`POST /api/wallet/create HTTP/1.1\r\nHost: x\r\nx-api-key: ${k.key}\r\nx-tenant-id: acme\r\ncontent-type: application/json\r\ncontent-length: 50\r\n\r\n{"name":`, 'request'],
-      [`GET /api/wallet/list HTTP/1.1\r\nHost: x\r\nx-pad: ${'a'.repeat(20_000)}\r\n\r\n`, 'headers']
+    const cases: Array<[string, string, number]> = [
+      ['GET /api/wallet/list HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n', 'request', 400],
+      [`POST /api/wallet/create HTTP/1.1\r\nHost: x\r\nx-api-key: ${k.key}\r\nx-tenant-id: acme\r\ncontent-type: application/json\r\ncontent-length: 50\r\n\r\n{"name":`, 'request', 400],
+      [`GET /api/wallet/list HTTP/1.1\r\nHost: x\r\nx-pad: ${'a'.repeat(20_000)}\r\n\r\n`, 'headers', 431]
     ]
-    for (const [bytes, field] of cases) {
+    for (const [bytes, field, status] of cases) {
       const answer = await raw(m.url, bytes)
-      expect(answer.startsWith('HTTP/1.1 400 '), answer.slice(0, 200)).toBe(true)
+      expect(answer.startsWith(`HTTP/1.1 ${status} `), answer.slice(0, 200)).toBe(true)
       const [head, body] = answer.split('\r\n\r\n')
       const parsed = JSON.parse(body!)
       expect(parsed.error).toMatchObject({ code: 'validation_error', details: [{ field }] })

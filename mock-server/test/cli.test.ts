@@ -77,7 +77,10 @@ describe('tenzro-mock command line (contract 7.5)', () => {
       [['--config', join(dir, 'missing.json')], {}, /cannot read config file .*missing\.json: ENOENT/],
       [['--config', badConfig], {}, /is not valid JSON/],
       [['--config', unknownOption], {}, /prot: unknown option/],
-      [[], { TENZRO_MOCK_PORT: 'nope' }, /--port must be a whole number/]
+      [[], { TENZRO_MOCK_PORT: 'nope' }, /--port must be a whole number/],
+      [['--workers', '0'], {}, /--workers must be 1\.\.256/],
+      [['--workers', '2'], {}, /--workers 2 runs 2 processes, which serve as one mock only on shared backends; also pass --state redis:\/\/.*--rate-limit-store redis:\/\/.*--events nats:\/\//],
+      [['--state', 'postgres://x'], {}, /state\.store: must be "memory" or a redis:\/\/ URL/]
     ]
     const results = await Promise.all(cases.map(([args, env]) => runToExit(args, env)))
     results.forEach((r, i) => {

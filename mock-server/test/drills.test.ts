@@ -95,7 +95,9 @@ describe('every key of a tenant revoked at once', () => {
 describe('hostile payloads', () => {
   let m: TestMock
   beforeAll(async () => { m = await startMock({ ...QUIET, events: { generatorRate: 0, heartbeatMs: 1000 } }) })
-  afterAll(async () => { await m.close() })
+  // Not m.close(): the hostile wallet list breaks the documented wallet shape on purpose (an upstream
+  // injecting), so the conformance check of every answer does not apply to this mock.
+  afterAll(async () => { await m.app.close() })
 
   it('serves the hostile events verbatim on the stream: numbers beyond 2^53, __proto__ keys, lone surrogates, a 1 MiB string', async () => {
     const t = await tenant(m)

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppDeps } from '../src/app.ts'
 import { resolveConfig, type MockConfigInput } from '../src/config.ts'
+import { assertConforming, watchAnswers } from './helpers/openapi.ts'
 
 export interface TestMock {
   app: FastifyInstance
@@ -20,6 +21,8 @@ export async function startMock (input: MockConfigInput = {}, deps: AppDeps = {}
     write (chunk, _enc, cb) { logs.push(...String(chunk).split('\n').filter(Boolean)); cb() }
   })
   const app = await buildApp(resolveConfig({ logLevel: 'info', ...input }), { logStream, ...deps })
+  // Every answer the test sees must be one GET /openapi.json documents; close() fails otherwise.
+  const violations = watchAnswers(app)
   await app.listen({ host: '127.0.0.1', port: 0 })
   const addr = app.server.address()
   const url = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`
@@ -29,7 +32,12 @@ export async function startMock (input: MockConfigInput = {}, deps: AppDeps = {}
     const { record, key } = app.mock.keys.createKey(tenant, { name: 'test' })
     keys[slug] = { id: record.id, key, tenantId: tenant.id }
   }
-  return { app, url, logs, keys, close: () => app.close() }
+  const close = async () => {
+    await app.close()
+    await new Promise((resolve) => setImmediate(resolve))
+    assertConforming(violations)
+  }
+  return { app, url, logs, keys, close }
 }
 
 export function headersFor (k: { key: string, tenantId: string }, extra: Record<string, string> = {}): Record<string, string> {

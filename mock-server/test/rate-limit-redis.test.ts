@@ -3,6 +3,7 @@
 // it starts and once when it ends, instead of admitting everything or crashing.
 import { Writable } from 'node:stream'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { assertConforming, watchAnswers, type Violation } from './helpers/openapi.ts'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.ts'
 import { resolveConfig, type MockConfigInput } from '../src/config.ts'
@@ -18,9 +19,12 @@ describe.skipIf(skip !== undefined)('Redis limiter store', () => {
   const apps: FastifyInstance[] = []
   beforeAll(async () => { redis = await startRedisServer() })
   afterAll(async () => { await redis?.stop() })
+  // Every answer must be one GET /openapi.json documents (the 503 of an unreachable store included).
+  const watched: Violation[][] = []
   afterEach(async () => {
     for (const a of apps.splice(0)) await a.close()
     if (!redis.running()) await redis.restart()
+    assertConforming(watched.splice(0).flat())
   })
 
   async function mock (input: MockConfigInput = {}) {
@@ -34,6 +38,7 @@ describe.skipIf(skip !== undefined)('Redis limiter store', () => {
     })
     const app = await buildApp(resolveConfig({ logLevel: 'info', walletsPerTenant: 1, ...input, rateLimit: { store: redis.url, ...input.rateLimit } }), { now: () => clock.now, logStream })
     apps.push(app)
+    watched.push(watchAnswers(app))
     const tenant = app.mock.keys.tenant('acme')!
     const { key } = app.mock.keys.createKey(tenant, {})
     const get = () => app.inject({ url: '/api/wallet/list', headers: { 'x-api-key': key, 'x-tenant-id': tenant.id } })

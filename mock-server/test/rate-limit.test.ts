@@ -2,6 +2,7 @@
 // through deps.now so nothing sleeps. HTTP rules go through app.inject() (house style principle 7);
 // the concurrency runs on real sockets live in rate-limit-concurrency.test.ts.
 import { afterEach, describe, expect, it } from 'vitest'
+import { assertConforming, watchAnswers, type Violation } from './helpers/openapi.ts'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../src/app.ts'
 import { resolveConfig, type MockConfigInput } from '../src/config.ts'
@@ -10,12 +11,18 @@ import type { Algorithm } from '../src/domain/limiter/types.ts'
 
 const T0 = 1_800_000_000_000 // a window boundary for every window length used here
 const apps: FastifyInstance[] = []
-afterEach(async () => { for (const a of apps.splice(0)) await a.close() })
+// Every answer must be one GET /openapi.json documents (429s and their headers included).
+const watched: Violation[][] = []
+afterEach(async () => {
+  for (const a of apps.splice(0)) await a.close()
+  assertConforming(watched.splice(0).flat())
+})
 
 async function mock (input: MockConfigInput = {}, extra: { limiterStore?: unknown } = {}) {
   const clock = { now: T0 }
   const app = await buildApp(resolveConfig({ logLevel: 'silent', walletsPerTenant: 2, ...input }), { now: () => clock.now, ...extra })
   apps.push(app)
+  watched.push(watchAnswers(app))
   const key = (slug = 'acme', rateLimit?: number) => {
     const tenant = app.mock.keys.tenant(slug)!
     const { record, key } = app.mock.keys.createKey(tenant, rateLimit === undefined ? {} : { rateLimit })

@@ -1,5 +1,5 @@
 // Secrets never leave (contract 1.5, 2.7, 7.3; house style principle 6, layer 4): every error path runs
-// with known canary keys, and no log line, answer (body or header), record entry or spilled record line
+// with known canary keys, and no log line, answer (body or header), record entry, spilled record line or metric
 // holds one, raw, URL-encoded or base64. The same run with redaction switched off must find them, or
 // this test could not catch a leak.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -121,6 +121,9 @@ async function runErrorPaths (unsafe: boolean): Promise<{ canaries: Canary[], co
 
   const rec = await fetch(`${m.url}/__harness/record`)
   corpus.push({ where: 'GET /__harness/record', text: await rec.text() })
+  // The metrics of all of the above, in both expositions (OpenMetrics carries exemplars too).
+  corpus.push({ where: 'GET /metrics', text: await (await fetch(`${m.url}/metrics`)).text() })
+  corpus.push({ where: 'GET /metrics (OpenMetrics)', text: await (await fetch(`${m.url}/metrics`, { headers: { accept: 'application/openmetrics-text; version=1.0.0' } })).text() })
   await m.close()
   for (const line of m.logs) corpus.push({ where: 'log line', text: line })
   corpus.push({ where: 'record file', text: readFileSync(file, 'utf8') })
@@ -139,7 +142,7 @@ function findings (canaries: Canary[], corpus: Array<{ where: string, text: stri
 }
 
 describe('canary keys on every error path (contract 1.5, 2.7, 7.3)', () => {
-  it('finds no canary key in any log line, answer, record entry or spilled record line', async () => {
+  it('finds no canary key in any log line, answer, record entry, spilled record line or metric', async () => {
     const { canaries, corpus } = await runErrorPaths(false)
     const leaks = [...findings(canaries, corpus)].filter(([, where]) => where.length > 0)
     expect(leaks).toEqual([])

@@ -57,7 +57,7 @@ describe('stream plan', () => {
 })
 
 describe('per-event fault action', () => {
-  const base: SseFaultDecision = { reject: undefined, retryMs: undefined, drop: undefined, duplicate: 0, stall: undefined, labels: [] }
+  const base: SseFaultDecision = { reject: undefined, retryMs: undefined, drop: undefined, duplicate: 0, gap: undefined, stall: undefined, labels: [] }
 
   it('stalls once at afterEvents, then lets events through', () => {
     const f = { ...base, stall: { afterEvents: 2, durationMs: 10 } }

@@ -16,6 +16,8 @@ export interface Config {
   profile: string
   /** Where handleSummary writes its JSON and JUnit files; k6 does not create directories. */
   summaryDir: string
+  /** Multiplies every latency budget of the thresholds (LATENCY_SCALE): a distant API, a busy machine. */
+  latencyScale: number
 }
 
 export type Env = Record<string, string | undefined>
@@ -59,7 +61,8 @@ export function readConfig (env: Env, defaults: { profile: string, profiles: rea
     harnessToken: nonEmpty(env.HARNESS_TOKEN),
     network: nonEmpty(env.NETWORK),
     profile,
-    summaryDir: trimSlash(nonEmpty(env.SUMMARY_DIR) ?? '.')
+    summaryDir: trimSlash(nonEmpty(env.SUMMARY_DIR) ?? '.'),
+    latencyScale: numberFromEnv(env, 'LATENCY_SCALE', 1, 0.01, 1000)
   }
 }
 
@@ -92,6 +95,11 @@ export function numberFromEnv (env: Env, name: string, fallback: number, min: nu
   const n = Number(raw)
   if (!Number.isFinite(n) || n < min || n > max) throw new ConfigError(`${name}=${raw} must be a number ${min}..${max}`)
   return n
+}
+
+/** A latency budget in ms for a threshold expression, scaled by LATENCY_SCALE and rounded. */
+export function budgetMs (cfg: Pick<Config, 'latencyScale'>, ms: number): number {
+  return Math.max(1, Math.round(ms * cfg.latencyScale))
 }
 
 /** The one command that makes a tenant and key on a local mock (contract 7.4), quoted in error messages. */

@@ -47,6 +47,8 @@ export function checkTarget (cfg: Config): void {
 export function controlOk (res: Response, what: string, ctl: Control): unknown {
   if (res.status >= 200 && res.status < 300) return (json(res) as { data?: unknown } | undefined)?.data
   if (res.status === 0) abort(`Cannot reach the control API at ${ctl.url} to ${what}: ${describe(res)}.`)
+  // contract 7.1: the mock answers its control API on loopback only unless started with controlAllowRemote.
+  if (res.status === 403 && errorOf(res).code === 'insufficient_scope') abort(`The control API at ${ctl.url} refused to ${what} (${describe(res)}): it answers on loopback only. Run k6 on the mock's host, or start the mock with "controlAllowRemote": true in its --config file.`)
   if (res.status === 401 || res.status === 403) abort(`The control API refused to ${what} (${describe(res)}): set HARNESS_TOKEN to the mock's --control-token.`)
   if (res.status === 404) abort(`The control API at ${ctl.url} cannot ${what} (${describe(res)}): CONTROL_URL must point at the Tenzro mock (contract 7.4).`)
   return abort(`The control API could not ${what}: ${describe(res)}.`)

@@ -2,11 +2,18 @@
 // CI, built from k6's handleSummary() data without remote imports (no jslib). Pure: no k6 module is
 // imported here, so vitest imports it and feeds it summary objects.
 //
-// k6 passes `data.metrics[name] = {type, contains, values, thresholds?: {'<expr>': {ok}}}`
-// (https://grafana.com/docs/k6/latest/results-output/end-of-test/custom-summary/). A threshold whose
-// metric recorded no sample is absent from that object; the declared thresholds fill the hole so every
-// threshold still gets its JUnit testcase: a `count` threshold is judged on a count of 0, any other
-// is skipped with the reason. The scripts add 0 to their counters so k6 itself evaluates them too.
+// What k6 (1.x and 2.x alike) passes handleSummary: `data.metrics[name] = {type, contains, values,
+// thresholds?: {'<source>': {ok}}}`, one entry per threshold source string of that metric, and
+// `data.root_group` with its checks and groups as arrays (k6 internal/js/summary.go,
+// https://grafana.com/docs/k6/latest/results-output/end-of-test/custom-summary/). That is the verdict
+// this file reports. The script's own `options.thresholds` is only a fallback for ordering and for a
+// threshold k6 did not report: read back in handleSummary it is not the object the script exported
+// but k6's consolidated options, where each list is a host object that JSON.stringify turns into
+// `["rate<0.01", ...]` and that cannot be iterated (declaredThresholds() reads it).
+//
+// A threshold whose metric recorded no sample is still judged by k6 (a trend of nothing has p(95)=0,
+// so `p(95)<300` holds). The report marks it `skipped` instead: nothing was measured. A counter that
+// recorded nothing counts 0, which is a real answer for `count==0`, so it is judged.
 
 export interface MetricSummary {
   type: string
@@ -40,6 +47,33 @@ export interface SummaryData {
 
 export type DeclaredThresholds = Record<string, Array<string | { threshold: string }>>
 
+/**
+ * `options.thresholds` as plain data, whatever form it has: the object a script exports, or what k6
+ * hands back in handleSummary (a host object per metric that serialises to an array of sources, a
+ * `{threshold, abortOnFail}` entry coming back as its source string, or as `{threshold, ...}` when
+ * it aborts). Anything unreadable is left out: k6's own data still names every threshold.
+ */
+export function declaredThresholds (raw: unknown): DeclaredThresholds {
+  let plain: unknown
+  try {
+    plain = raw === undefined ? undefined : JSON.parse(JSON.stringify(raw)) as unknown
+  } catch {
+    return {}
+  }
+  if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) return {}
+  const out: DeclaredThresholds = {}
+  for (const [metric, list] of Object.entries(plain as Record<string, unknown>)) {
+    const items = Array.isArray(list) ? list as unknown[] : [list]
+    const sources: string[] = []
+    for (const t of items) {
+      if (typeof t === 'string') sources.push(t)
+      else if (t !== null && typeof t === 'object' && typeof (t as { threshold?: unknown }).threshold === 'string') sources.push((t as { threshold: string }).threshold)
+    }
+    if (sources.length > 0) out[metric] = sources
+  }
+  return out
+}
+
 export interface ThresholdOutcome {
   metric: string
   expression: string
@@ -52,7 +86,12 @@ export interface ThresholdOutcome {
 
 export interface SummaryReport {
   scenario: string
+  /** The PROFILE the script ran with, when it has profiles. */
+  profile: string | undefined
+  /** Every threshold held and at least one iteration completed. */
   passed: boolean
+  /** Iterations k6 completed: 0 when setup() stopped the run (exit code 108), which no threshold shows. */
+  iterations: number
   generatedAt: string | undefined
   durationMs: number | undefined
   thresholds: ThresholdOutcome[]
@@ -114,13 +153,23 @@ export function formatValue (metric: MetricSummary | undefined, aggregate: strin
   return `${aggregate}=${round(v)}`
 }
 
+/** How many samples a metric holds, when the summary tells: a trend with `count` in its stats, a rate. */
+function sampleCount (m: MetricSummary): number | undefined {
+  const v = m.values
+  if (m.type === 'trend') return typeof v.count === 'number' ? v.count : undefined
+  if (m.type === 'rate') return typeof v.passes === 'number' && typeof v.fails === 'number' ? v.passes + v.fails : undefined
+  return undefined
+}
+
 function round (v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(2)
 }
 
 /**
- * One outcome per threshold: every threshold k6 reports, plus every declared threshold it does not
- * report (its metric recorded no samples). Declared order first, so reports read like `options`.
+ * One outcome per threshold: every threshold k6 reports, with k6's verdict, plus any declared one it
+ * does not report (older or other summary layouts). Sorted by metric, each metric's thresholds in the
+ * order declared: k6 hands both `data.metrics` and `options.thresholds` over in Go map order, which
+ * changes from run to run, and reports that diff cleanly between runs are easier to read.
  */
 export function collectThresholds (data: SummaryData, declared: DeclaredThresholds = {}): ThresholdOutcome[] {
   const metrics = metricsOf(data)
@@ -134,8 +183,8 @@ export function collectThresholds (data: SummaryData, declared: DeclaredThreshol
     const metric = key === undefined ? undefined : metrics[key]
     const observed = formatValue(metric, aggregateOf(expression))
     if (metric === undefined) {
-      // A counter that recorded nothing counted 0 (dropped_iterations on a healthy run); any other
-      // aggregate of nothing is undefined, and k6 evaluates none of them.
+      // Not in the summary at all (k6 >= 1.3 lists every metric a threshold names, so this is another
+      // layout): a count of nothing is 0; any other aggregate of nothing cannot be judged.
       const zero = aggregateOf(expression) === 'count' ? evaluateExpression(expression, { count: 0 }) : undefined
       if (zero !== undefined) {
         return { metric: metricName, expression, status: zero ? 'pass' : 'fail', observed: 'count=0', evidence: `${metricName} recorded no samples, so its count is 0: ${expression} ${zero ? 'held' : 'was crossed'}` }
@@ -144,6 +193,9 @@ export function collectThresholds (data: SummaryData, declared: DeclaredThreshol
     }
     const reported = metric.thresholds?.[expression]
     let ok: boolean | undefined = typeof reported?.ok === 'boolean' ? reported.ok : undefined
+    if (ok !== false && sampleCount(metric) === 0) {
+      return { metric: metricName, expression, status: 'skipped', observed: undefined, evidence: `${metricName} recorded no samples, so ${expression} judged nothing${ok === true ? ' (k6 counts it as held)' : ''}` }
+    }
     let how = 'evaluated by k6'
     if (ok === undefined) {
       ok = evaluateExpression(expression, metric.values)
@@ -177,7 +229,7 @@ export function collectThresholds (data: SummaryData, declared: DeclaredThreshol
       out.push(outcome(metricName, expression))
     }
   }
-  return out
+  return out.sort((a, b) => (a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : 0))
 }
 
 /** Every check of every group, in order (k6 gives arrays; older builds gave maps). */
@@ -191,7 +243,7 @@ export function collectChecks (group: GroupSummary | undefined): CheckSummary[] 
   return out
 }
 
-export function buildReport (scenario: string, data: SummaryData, declared: DeclaredThresholds = {}, generatedAt?: string): SummaryReport {
+export function buildReport (scenario: string, data: SummaryData, declared: DeclaredThresholds = {}, generatedAt?: string, profile?: string): SummaryReport {
   const thresholds = collectThresholds(data, declared)
   const metrics: SummaryReport['metrics'] = {}
   const all = metricsOf(data)
@@ -199,9 +251,12 @@ export function buildReport (scenario: string, data: SummaryData, declared: Decl
     const m = all[name]!
     metrics[name] = { type: m.type, contains: m.contains, values: m.values }
   }
+  const iterations = all.iterations?.values.count ?? 0
   return {
     scenario,
-    passed: thresholds.every((t) => t.status !== 'fail'),
+    profile,
+    passed: iterations > 0 && thresholds.every((t) => t.status !== 'fail'),
+    iterations,
     generatedAt,
     durationMs: data.state?.testRunDurationMs,
     thresholds,
@@ -212,6 +267,8 @@ export function buildReport (scenario: string, data: SummaryData, declared: Decl
 
 // ---- text -----------------------------------------------------------------------------------------
 
+const STAT_ORDER = ['avg', 'min', 'med', 'max', 'p', 'count']
+
 function describeMetric (m: MetricSummary): string {
   const v = m.values
   const n = (x: number | undefined) => (x === undefined ? '-' : round(x))
@@ -221,8 +278,12 @@ function describeMetric (m: MetricSummary): string {
     case 'rate': return `${((v.rate ?? 0) * 100).toFixed(2)}% (${n(v.passes)} of ${n((v.passes ?? 0) + (v.fails ?? 0))})`
     case 'gauge': return `value=${n(v.value)}${unit} min=${n(v.min)} max=${n(v.max)}`
     case 'trend': {
+      // k6 hands the stats over in Go map order, which changes from run to run.
+      const rank = (k: string) => { const i = STAT_ORDER.indexOf(k.replace(/^p\(.*$/, 'p')); return i === -1 ? STAT_ORDER.length : i }
+      const pct = (k: string) => Number(/^p\((.*)\)$/.exec(k)?.[1] ?? 0)
+      const keys = Object.keys(v).sort((a, b) => rank(a) - rank(b) || pct(a) - pct(b) || a.localeCompare(b))
       const parts: string[] = []
-      for (const k of Object.keys(v)) parts.push(`${k}=${n(v[k])}${k === 'count' ? '' : unit}`)
+      for (const k of keys) parts.push(`${k}=${n(v[k])}${k === 'count' ? '' : unit}`)
       return parts.join(' ')
     }
     default: return JSON.stringify(v)
@@ -234,8 +295,10 @@ export function buildText (report: SummaryReport): string {
   const failed = report.thresholds.filter((t) => t.status === 'fail').length
   const skipped = report.thresholds.filter((t) => t.status === 'skipped').length
   const secs = report.durationMs === undefined ? '' : ` in ${(report.durationMs / 1000).toFixed(1)}s`
+  const profile = report.profile === undefined ? '' : ` (PROFILE=${report.profile})`
   lines.push('')
-  lines.push(`  k6 scenario ${report.scenario}: ${report.passed ? 'PASSED' : 'FAILED'}${secs} — ${report.thresholds.length - failed - skipped} passed, ${failed} failed, ${skipped} not evaluated`)
+  lines.push(`  k6 scenario ${report.scenario}${profile}: ${report.passed ? 'PASSED' : 'FAILED'}${secs} — ${report.thresholds.length - failed - skipped} passed, ${failed} failed, ${skipped} not evaluated`)
+  if (report.iterations === 0) lines.push('  No iteration completed: setup() stopped the run, or the scenario never started (see the log above).')
   lines.push('')
   lines.push('  THRESHOLDS')
   for (const t of report.thresholds) {
@@ -289,34 +352,67 @@ export function escapeXml (s: string): string {
   return out
 }
 
-/** One testcase per threshold; a crossed threshold is a failure, an unevaluated one is skipped. */
+/** The groups a check sits in, from its k6 path `::group::sub::check name`. */
+function groupsOf (c: CheckSummary): string[] {
+  const parts = (c.path ?? '').split('::').slice(1, -1)
+  return parts.filter((p) => p !== '')
+}
+
+/**
+ * Two suites: one testcase per threshold (a crossed threshold is a failure, an unevaluated one is
+ * skipped) and one per check (a check that failed once is a failure, with its count). The run's
+ * verdict is the thresholds'; the checks suite says which request went wrong.
+ */
 export function buildJUnit (report: SummaryReport): string {
-  const tests = report.thresholds.length
-  const failures = report.thresholds.filter((t) => t.status === 'fail').length
-  const skipped = report.thresholds.filter((t) => t.status === 'skipped').length
+  const th = report.thresholds
+  const thFailures = th.filter((t) => t.status === 'fail').length
+  const skipped = th.filter((t) => t.status === 'skipped').length
+  const chFailures = report.checks.filter((c) => c.fails > 0).length
+  const noRun = report.iterations === 0 ? 1 : 0
+  const tests = th.length + report.checks.length + noRun
   const time = ((report.durationMs ?? 0) / 1000).toFixed(3)
-  const suite = escapeXml(`k6 ${report.scenario} thresholds`)
   const stamp = report.generatedAt === undefined ? '' : ` timestamp="${escapeXml(report.generatedAt)}"`
+  const cls = `k6.${report.scenario}`
   const lines: string[] = []
   lines.push('<?xml version="1.0" encoding="UTF-8"?>')
-  lines.push(`<testsuites name="${suite}" tests="${tests}" failures="${failures}" errors="0" skipped="${skipped}" time="${time}">`)
-  lines.push(`  <testsuite name="${suite}" tests="${tests}" failures="${failures}" errors="0" skipped="${skipped}" time="${time}"${stamp}>`)
-  for (const t of report.thresholds) {
-    const name = escapeXml(`${t.metric} ${t.expression}`)
-    const cls = escapeXml(`k6.${report.scenario}`)
+  lines.push(`<testsuites name="${escapeXml(`k6 ${report.scenario}`)}" tests="${tests}" failures="${thFailures + chFailures}" errors="${noRun}" skipped="${skipped}" time="${time}">`)
+  lines.push(`  <testsuite name="${escapeXml(`k6 ${report.scenario} thresholds`)}" tests="${th.length}" failures="${thFailures}" errors="0" skipped="${skipped}" time="${time}"${stamp}>`)
+  for (const t of th) {
+    const open = `    <testcase classname="${escapeXml(`${cls}.thresholds`)}" name="${escapeXml(`${t.metric} ${t.expression}`)}" time="0"`
     if (t.status === 'pass') {
-      lines.push(`    <testcase classname="${cls}" name="${name}" time="0"/>`)
+      lines.push(`${open}/>`)
     } else if (t.status === 'fail') {
-      lines.push(`    <testcase classname="${cls}" name="${name}" time="0">`)
+      lines.push(`${open}>`)
       lines.push(`      <failure type="threshold" message="${escapeXml(`threshold crossed${t.observed === undefined ? '' : ': ' + t.observed}`)}">${escapeXml(t.evidence)}</failure>`)
       lines.push('    </testcase>')
     } else {
-      lines.push(`    <testcase classname="${cls}" name="${name}" time="0">`)
+      lines.push(`${open}>`)
       lines.push(`      <skipped message="${escapeXml(t.evidence)}"/>`)
       lines.push('    </testcase>')
     }
   }
   lines.push('  </testsuite>')
+  lines.push(`  <testsuite name="${escapeXml(`k6 ${report.scenario} checks`)}" tests="${report.checks.length}" failures="${chFailures}" errors="0" skipped="0" time="${time}"${stamp}>`)
+  for (const c of report.checks) {
+    const open = `    <testcase classname="${escapeXml([`${cls}.checks`, ...groupsOf(c)].join('.'))}" name="${escapeXml(c.name)}" time="0"`
+    if (c.fails === 0) {
+      lines.push(`${open}/>`)
+    } else {
+      const total = c.passes + c.fails
+      lines.push(`${open}>`)
+      lines.push(`      <failure type="check" message="${escapeXml(`${c.fails} of ${total} failed`)}">${escapeXml(`${c.name}: ${c.fails} of ${total} evaluations failed, ${c.passes} passed`)}</failure>`)
+      lines.push('    </testcase>')
+    }
+  }
+  lines.push('  </testsuite>')
+  if (report.iterations === 0) {
+    // No threshold fails when nothing ran (a trend of nothing holds), so say it as an error.
+    lines.push(`  <testsuite name="${escapeXml(`k6 ${report.scenario} run`)}" tests="1" failures="0" errors="1" skipped="0" time="${time}"${stamp}>`)
+    lines.push(`    <testcase classname="${escapeXml(`${cls}.run`)}" name="at least one iteration completed" time="0">`)
+    lines.push('      <error type="no-iterations" message="no iteration completed">setup() stopped the run or the scenario never started; k6 printed why on standard error</error>')
+    lines.push('    </testcase>')
+    lines.push('  </testsuite>')
+  }
   lines.push('</testsuites>')
   return lines.join('\n') + '\n'
 }
@@ -324,7 +420,10 @@ export function buildJUnit (report: SummaryReport): string {
 // ---- handleSummary --------------------------------------------------------------------------------
 
 export interface SummaryOptions {
-  declared?: DeclaredThresholds
+  /** The script's `options.thresholds`, as exported or as k6 hands it back (see declaredThresholds). */
+  declared?: unknown
+  /** The PROFILE the script ran with. */
+  profile?: string
   /** Directory for the files; must exist (k6 does not create it). */
   dir?: string
   generatedAt?: string
@@ -336,7 +435,7 @@ export interface SummaryOptions {
  * return value (API keys) as `setup_data`.
  */
 export function summaryOutputs (scenario: string, data: SummaryData, opts: SummaryOptions = {}): Record<string, string> {
-  const report = buildReport(scenario, data, opts.declared ?? {}, opts.generatedAt)
+  const report = buildReport(scenario, data, declaredThresholds(opts.declared), opts.generatedAt, opts.profile)
   const dir = (opts.dir ?? '.').replace(/\/+$/, '')
   const prefix = dir === '' ? '' : dir + '/'
   return {

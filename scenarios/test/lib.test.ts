@@ -1,6 +1,6 @@
 // The pure helpers of scenarios/lib: configuration from __ENV, load profiles, W3C traceparent.
 import { describe, test, expect } from 'vitest'
-import { ConfigError, intFromEnv, keyPrefix, parseKeyList, readConfig, tenantOfKey } from '../lib/config.ts'
+import { budgetMs, ConfigError, intFromEnv, keyPrefix, parseKeyList, readConfig, tenantOfKey } from '../lib/config.ts'
 import { LOAD_PROFILES, loadPlan, parseDuration, plannedForStages } from '../lib/profiles.ts'
 import { createTracer, formatTraceparent, randomId } from '../lib/trace.ts'
 
@@ -8,6 +8,12 @@ const KEY = 'tnz_acme_' + 'FAKE'.repeat(10) + 'FAK'
 const profiles = { profile: 'full', profiles: ['smoke', 'full'] }
 
 describe('readConfig', () => {
+  test('LATENCY_SCALE multiplies latency budgets, 1 by default, and refuses what is not a number', () => {
+    expect(budgetMs(readConfig({ API_KEY: KEY }, profiles), 300)).toBe(300)
+    expect(budgetMs(readConfig({ API_KEY: KEY, LATENCY_SCALE: '2.5' }, profiles), 300)).toBe(750)
+    expect(() => readConfig({ API_KEY: KEY, LATENCY_SCALE: 'fast' }, profiles)).toThrow(/LATENCY_SCALE=fast must be a number/)
+  })
+
   test('defaults to the local mock and takes the tenant from the key (contract 2.1, 2.2)', () => {
     const c = readConfig({ API_KEY: KEY }, profiles)
     expect(c).toMatchObject({ baseUrl: 'http://127.0.0.1:4010', apiKey: KEY, tenantId: 'acme', controlUrl: undefined, profile: 'full', summaryDir: '.' })

@@ -36,8 +36,16 @@ export interface NaiveOptions {
   dedupesEvents: boolean
   /** On 401/403: stop every loop (a refused key does not come back), or carry on as if nothing happened. */
   on401: 'stop' | 'continue'
-  /** Which loops run: list wallets every 200 ms, create one every second, consume the event stream. */
+  /** Which loops run: list wallets every `listEveryMs`, create one every `createEveryMs`, consume the event stream. */
   parts: { list: boolean, create: boolean, events: boolean }
+  /** Pause between two polls of the wallet list. */
+  listEveryMs: number
+  /** Pause between two creates. */
+  createEveryMs: number
+  /** Random extra wait, 0..this, on every reconnect of the stream (as EventSource libraries and backoff guides add). */
+  reconnectJitterMs: number
+  /** Time spent processing each event, inline: the stream is not read meanwhile (a slow consumer). */
+  eventProcessingMs: number
 }
 
 export const GOOD_DEFAULTS: Readonly<NaiveOptions> = Object.freeze({
@@ -54,7 +62,11 @@ export const GOOD_DEFAULTS: Readonly<NaiveOptions> = Object.freeze({
   idempotencyKey: 'per-operation',
   dedupesEvents: true,
   on401: 'stop',
-  parts: { list: true, create: true, events: true }
+  parts: { list: true, create: true, events: true },
+  listEveryMs: 200,
+  createEveryMs: 1000,
+  reconnectJitterMs: 0,
+  eventProcessingMs: 0
 })
 
 const BACKOFF_BASE_MS = 200
@@ -205,7 +217,7 @@ export async function runNaiveClient (name: string, overrides: Partial<NaiveOpti
         const page = await call('GET', LIST, `${LIST}?limit=20`)
         log('info', 'listed wallets', { count: Array.isArray(page.body.data) ? page.body.data.length : 0 })
       } catch (err) { failed('list', err) }
-      await sleep(200, stop)
+      await sleep(o.listEveryMs, stop)
     }
   }
 
@@ -215,7 +227,7 @@ export async function runNaiveClient (name: string, overrides: Partial<NaiveOpti
         const r = await call('POST', CREATE, CREATE, { name: `${name} ${i}`, type: 'mpc', chain: 'ethereum' })
         log('info', 'created wallet', { id: (r.body.data as { id?: string } | undefined)?.id })
       } catch (err) { failed('create', err) }
-      await sleep(1000, stop)
+      await sleep(o.createEveryMs, stop)
     }
   }
 
@@ -297,7 +309,15 @@ export async function runNaiveClient (name: string, overrides: Partial<NaiveOpti
             const line = buf.slice(0, m.index)
             buf = buf.slice(m.index + m[0].length)
             if (line === '') {
-              if (data.length > 0 || type !== '') { dispatch(id, type === '' ? 'message' : type, data.join('\n')); progressed = true }
+              if (data.length > 0 || type !== '') {
+                dispatch(id, type === '' ? 'message' : type, data.join('\n'))
+                progressed = true
+                if (o.eventProcessingMs > 0 && type !== 'stream.gap') {
+                  await sleep(o.eventProcessingMs, stop)
+                  // Working through received events is proof the stream is alive: only silence counts as a stall.
+                  watchdog?.refresh()
+                }
+              }
               type = ''
               data = []
               continue
@@ -330,7 +350,7 @@ export async function runNaiveClient (name: string, overrides: Partial<NaiveOpti
       const base = o.reconnect === 'retry-field' ? reconnectMs : o.reconnect
       let delay = failures <= 1 ? base : Math.max(base, backoffMs(failures - 2))
       if (retryAfterMs !== undefined && o.honoursRetryAfter) delay = Math.max(delay, retryAfterMs)
-      await sleep(delay, stop)
+      await sleep(delay + Math.floor(Math.random() * o.reconnectJitterMs), stop)
     }
     log('info', 'event stream closed', stats)
   }

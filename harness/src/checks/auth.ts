@@ -1,7 +1,7 @@
 // Auth verdicts (seed: "API Key Handling"; contract 1.2, 2): the key travels in a header only, and a
 // refused key does not make the client hammer the API.
 import { requestsOf, startOf, type Evidence } from '../evidence.ts'
-import { verdict, type CheckResult, type Violation } from './types.ts'
+import { skip, verdict, type CheckResult, type Violation } from './types.ts'
 
 /** Requests allowed in the second after a 401 before it counts as a hot loop. */
 export const HOT_LOOP_AFTER_401 = 3
@@ -13,8 +13,10 @@ export function checkAuth (e: Evidence): CheckResult[] {
     if (r.secretInUrl === true) leaks.push({ message: `${r.method} ${r.path} carried an API key in its query string`, at: startOf(r), requestId: r.requestId })
     if (r.secretInBody === true) leaks.push({ message: `${r.method} ${r.path} carried an API key in its body`, at: startOf(r), requestId: r.requestId })
   }
-  const header = verdict('auth/key-in-header', 'The key travels in a header, never in a URL or body', leaks,
-    { requests: reqs.length }, `${reqs.length} requests, every key in a header`)
+  const header = reqs.length === 0
+    ? skip('auth/key-in-header', 'The key travels in a header, never in a URL or body', 'the client made no request')
+    : verdict('auth/key-in-header', 'The key travels in a header, never in a URL or body', leaks,
+      { requests: reqs.length }, `${reqs.length} requests, every key in a header`)
 
   // After each 401, how many requests started within the next second?
   const loops: Violation[] = []
@@ -26,8 +28,10 @@ export function checkAuth (e: Evidence): CheckResult[] {
     if (n > HOT_LOOP_AFTER_401) loops.push({ message: `${n} requests within 1 s after a 401 (${r.code ?? 'unauthorized'}) at ${new Date(r.ts).toISOString()}`, at: r.ts, requestId: r.requestId })
   }
   const dedup = loops.filter((v, i) => i === 0 || (v.at ?? 0) - (loops[i - 1]!.at ?? 0) > 1000)
-  const hot = verdict('auth/no-hot-loop-after-401', 'No hot loop of requests after a 401', dedup,
+  const hot = unauthorized.length === 0
+    ? skip('auth/no-hot-loop-after-401', 'No hot loop of requests after a 401', e.setup.revokedAtMs === undefined ? 'no request was refused with 401 (the profile does not revoke the key)' : 'no request was refused with 401: the client made no request after its key was revoked', { revokedAtMs: e.setup.revokedAtMs ?? null })
+    : verdict('auth/no-hot-loop-after-401', 'No hot loop of requests after a 401', dedup,
     { unauthorized: unauthorized.length, maxRequestsWithin1sAfter401: worst, limit: HOT_LOOP_AFTER_401, revokedAtMs: e.setup.revokedAtMs ?? null },
-    unauthorized.length === 0 ? 'no 401 seen' : `${unauthorized.length} 401s, at most ${worst} requests within 1 s after one`)
+    `${unauthorized.length} 401s, at most ${worst} requests within 1 s after one`)
   return [header, hot]
 }

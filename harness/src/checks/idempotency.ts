@@ -1,7 +1,7 @@
 // Idempotency verdicts (seed: "Implement idempotency (events may be replayed)"; contract 4.6, 6):
 // every POST carries X-Idempotency-Key, a retry after a lost response reuses it, nothing is created
 // twice, and (from traces) no event id is processed twice.
-import { requestsOf, startOf, type Evidence } from '../evidence.ts'
+import { entriesOf, requestsOf, startOf, type Evidence, type FrameEntry } from '../evidence.ts'
 import { skip, verdict, type CheckResult, type Violation } from './types.ts'
 
 export function checkIdempotency (e: Evidence): CheckResult[] {
@@ -36,22 +36,34 @@ export function checkIdempotency (e: Evidence): CheckResult[] {
   out.push(lost.length === 0 ? skip('idempotency/no-duplicates', 'No resource is created twice', noLost)
     : verdict('idempotency/no-duplicates', 'No resource is created twice', dupes, { lostResponses: lost.length }, 'no duplicate resource'))
 
-  // Events processed once, from the client's consumer spans (messaging.message.id = event id).
-  const consumer = e.spans.filter((s) => s.kind === 'consumer' && s.attributes['messaging.message.id'] !== undefined)
-  if (consumer.length === 0) {
-    out.push(skip('idempotency/events-once', 'No event id is processed twice', e.spans.length === 0 ? 'the client sent no traces' : 'the client sent no consumer spans with messaging.message.id'))
-  } else {
-    const seen = new Map<string, number>()
-    const unique = new Set<string>()
-    for (const s of consumer) {
-      const k = `${s.traceId}:${s.spanId}`
-      if (unique.has(k)) continue // an exporter retry, not a second processing
-      unique.add(k)
-      const id = String(s.attributes['messaging.message.id'])
-      seen.set(id, (seen.get(id) ?? 0) + 1)
-    }
-    const twice: Violation[] = [...seen].filter(([, n]) => n > 1).map(([id, n]) => ({ message: `event ${id} was processed ${n} times`, eventId: id }))
-    out.push(verdict('idempotency/events-once', 'No event id is processed twice', twice, { consumerSpans: unique.size, distinctEvents: seen.size }, `${seen.size} events, each processed once`))
+  // Events processed once, from the client's consumer spans (messaging.message.id = event id). The
+  // check needs an event the client really got twice (from the record's frames: a duplicate resume, or
+  // a resume from an earlier id) and a consumer span for it: without both it could not have failed.
+  const delivered = new Map<string, number>()
+  for (const f of entriesOf(e, 'frame') as FrameEntry[]) {
+    if (f.event === 'stream.gap') continue
+    const id = String(f.id)
+    delivered.set(id, (delivered.get(id) ?? 0) + 1)
   }
+  const redelivered = [...delivered].filter(([, n]) => n > 1).map(([id]) => id)
+  const consumer = e.spans.filter((s) => s.kind === 'consumer' && s.attributes['messaging.message.id'] !== undefined)
+  const seen = new Map<string, number>()
+  const unique = new Set<string>()
+  for (const s of consumer) {
+    const k = `${s.traceId}:${s.spanId}`
+    if (unique.has(k)) continue // an exporter retry, not a second processing
+    unique.add(k)
+    const id = String(s.attributes['messaging.message.id'])
+    seen.set(id, (seen.get(id) ?? 0) + 1)
+  }
+  const twice: Violation[] = [...seen].filter(([, n]) => n > 1).map(([id, n]) => ({ message: `event ${id} was processed ${n} times${delivered.has(id) ? ` (delivered ${delivered.get(id)} times)` : ''}`, eventId: id }))
+  const covered = redelivered.filter((id) => seen.has(id))
+  const ev = { consumerSpans: unique.size, distinctEvents: seen.size, eventsDeliveredTwice: redelivered.length, deliveredTwiceAndTraced: covered.length, sample: redelivered.slice(0, 5) }
+  const title = 'No event id is processed twice'
+  if (twice.length > 0) out.push(verdict('idempotency/events-once', title, twice, ev, ''))
+  else if (redelivered.length === 0) out.push(skip('idempotency/events-once', title, delivered.size === 0 ? 'no event was delivered to the client' : `no event was delivered to the client more than once (${delivered.size} events, each sent once)`, ev))
+  else if (consumer.length === 0) out.push(skip('idempotency/events-once', title, e.spans.length === 0 ? `${redelivered.length} events were delivered twice, but the client sent no traces` : `${redelivered.length} events were delivered twice, but the client sent no consumer spans with messaging.message.id`, ev))
+  else if (covered.length === 0) out.push(skip('idempotency/events-once', title, `${redelivered.length} events were delivered twice (e.g. ${redelivered.slice(0, 3).join(', ')}), but no consumer span names any of them`, ev))
+  else out.push(verdict('idempotency/events-once', title, [], ev, `${covered.length} events delivered twice were processed once (${seen.size} events traced, none twice)`))
   return out
 }

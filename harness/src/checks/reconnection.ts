@@ -42,6 +42,7 @@ export function checkReconnection (e: Evidence): CheckResult[] {
   const early: Violation[] = []
   const wrongId: Violation[] = []
   let judged = 0
+  let withId = 0
   for (const d of drops) {
     const retryMs = retryOf.get(d.streamId) ?? e.setup.retryMs
     const attempt = streamReqs.find((r) => r.keyId === d.keyId && r.requestId !== d.requestId && startOf(r) >= d.ts)
@@ -61,6 +62,7 @@ export function checkReconnection (e: Evidence): CheckResult[] {
     // sends them again), but a later one (the id of a frame whose blank line never came) skips an
     // event, and no id at all resumes "live from now" and loses everything in between.
     const got = reopened.lastEventId ?? null
+    if (d.lastId !== null) withId++
     if (d.lastId !== null && (got === null || got > d.lastId)) {
       wrongId.push({ message: got === null ? `resumed without Last-Event-ID after a drop whose last complete event was ${d.lastId}` : `resumed with Last-Event-ID ${got} after a drop whose last complete event was ${d.lastId}: events after ${d.lastId} up to ${got} were never received whole`, at: reopened.ts, requestId: reopened.requestId, expected: d.lastId, got })
     }
@@ -68,7 +70,9 @@ export function checkReconnection (e: Evidence): CheckResult[] {
   const noDrops = 'no stream was dropped early enough to judge'
   out.push(judged === 0 ? skip('reconnection/comes-back', TITLES['comes-back']!, noDrops) : verdict('reconnection/comes-back', TITLES['comes-back']!, back, { drops: judged }, `came back after all ${judged} drops`))
   out.push(judged === 0 ? skip('reconnection/respects-retry', TITLES['respects-retry']!, noDrops) : verdict('reconnection/respects-retry', TITLES['respects-retry']!, early, { drops: judged, toleranceMs: tol }, `every reconnect waited at least retry: (tolerance ${tol} ms)`))
-  out.push(judged === 0 ? skip('reconnection/last-event-id', TITLES['last-event-id']!, noDrops) : verdict('reconnection/last-event-id', TITLES['last-event-id']!, wrongId, { drops: judged }, `every resume carried a Last-Event-ID no later than the last complete event`))
+  out.push(judged === 0 ? skip('reconnection/last-event-id', TITLES['last-event-id']!, noDrops)
+    : withId === 0 ? skip('reconnection/last-event-id', TITLES['last-event-id']!, `none of the ${judged} drops came after a complete event: there was no id to resume from`, { drops: judged })
+      : verdict('reconnection/last-event-id', TITLES['last-event-id']!, wrongId, { drops: judged, dropsAfterAnEvent: withId }, `every resume carried a Last-Event-ID no later than the last complete event`))
 
   // Hot loop: stream attempts (accepted or refused) per second.
   const hot: Violation[] = []
@@ -79,7 +83,13 @@ export function checkReconnection (e: Evidence): CheckResult[] {
     if (n > worst) worst = n
     if (n === MAX_STREAM_ATTEMPTS_PER_S + 1) hot.push({ message: `${n} stream connection attempts within 1 s`, at: startOf(streamReqs[i]!), requestId: streamReqs[i]!.requestId })
   }
-  out.push(verdict('reconnection/no-hot-loop', TITLES['no-hot-loop']!, hot, { attempts: streamReqs.length, maxAttemptsPer1s: worst, limitPer1s: MAX_STREAM_ATTEMPTS_PER_S }, `${streamReqs.length} stream attempts, at most ${worst} in any second`))
+  // Exercised once the client had to reconnect: the server ended a stream (any reason), a stream
+  // stalled, or a connection attempt was refused.
+  const ended = entriesOf(e, 'drop').length + entriesOf(e, 'fault').filter((f) => (f as FaultEntry).fault === 'sse-stall' || (f as FaultEntry).fault === 'sse-reject').length +
+    streamReqs.filter((r) => r.status !== 200).length
+  out.push(ended === 0 && hot.length === 0
+    ? skip('reconnection/no-hot-loop', TITLES['no-hot-loop']!, 'no stream was ended, stalled or refused by the server: the client never had to reconnect', { attempts: streamReqs.length })
+    : verdict('reconnection/no-hot-loop', TITLES['no-hot-loop']!, hot, { attempts: streamReqs.length, maxAttemptsPer1s: worst, limitPer1s: MAX_STREAM_ATTEMPTS_PER_S }, `${streamReqs.length} stream attempts, at most ${worst} in any second`))
 
   // Stalls: the client closes the silent stream within stallDetectMs and tries again. A retry the
   // server refuses (the key was revoked meanwhile) still shows the client noticed.
@@ -106,13 +116,33 @@ export function checkReconnection (e: Evidence): CheckResult[] {
   const noResync: Violation[] = []
   const within = e.setup.resyncWithinMs ?? RESYNC_WITHIN_MS
   let gapJudged = 0
+  // A resync the server told to wait (a 429 on the key, a 503 on the list, a spent quota, contract
+  // 5.2, 5.3) is due `within` after the wait ends, not after the gap.
+  const listWaits = answers.map((r) => {
+    const ra = r.status === 429 || (r.status === 503 && r.route === '/api/wallet/list') ? (r.retryAfterS ?? r.rateLimit?.retryAfterS ?? 0) : 0
+    const until = Math.max(ra > 0 ? r.ts + ra * 1000 : 0, r.rateLimit !== null && r.rateLimit.remaining === 0 ? r.rateLimit.resetAtMs : 0)
+    return { keyId: r.keyId, ts: r.ts, until }
+  }).filter((w) => w.until > 0)
+  const resyncDue = (keyId: string, from: number): number => {
+    let due = from + within
+    for (let changed = true; changed;) {
+      changed = false
+      for (const w of listWaits) {
+        if (w.keyId !== keyId || w.ts > due || w.until + within <= due) continue
+        due = w.until + within
+        changed = true
+      }
+    }
+    return due
+  }
   for (const g of gaps) {
-    const resynced = lists.some((l) => l.keyId === g.keyId && startOf(l) >= g.ts && startOf(l) <= g.ts + within)
+    const due = resyncDue(g.keyId, g.ts)
+    const resynced = lists.some((l) => l.keyId === g.keyId && startOf(l) >= g.ts && startOf(l) <= due)
     // A gap too close to the end is judged only if the resync already happened.
-    if (!resynced && g.ts + within > e.setup.endMs) continue
+    if (!resynced && due > e.setup.endMs) continue
     gapJudged++
     if (!resynced) {
-      noResync.push({ message: `stream.gap ${g.from}-${g.to} at ${new Date(g.ts).toISOString()} was not followed by a resync (wallet list) within ${within / 1000} s`, at: g.ts })
+      noResync.push({ message: `stream.gap ${g.from}-${g.to} at ${new Date(g.ts).toISOString()} was not followed by a resync (wallet list) within ${within / 1000} s${due > g.ts + within ? ` of the end of the server's Retry-After (${Math.round((due - g.ts) / 1000)} s in all)` : ''}`, at: g.ts })
     }
   }
   out.push(gapJudged === 0 ? skip('reconnection/gap-resync', TITLES['gap-resync']!, 'no stream.gap early enough to judge') : verdict('reconnection/gap-resync', TITLES['gap-resync']!, noResync, { gaps: gapJudged, resyncWithinMs: within }, `resynchronised after all ${gapJudged} gaps`))

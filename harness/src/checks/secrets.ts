@@ -3,7 +3,7 @@
 // and no other Tenzro key matches the pattern rules.
 import { createLeakScanner, type Finding, type LeakScanner } from '../scan/index.ts'
 import { requestsOf, type Evidence } from '../evidence.ts'
-import { verdict, type CheckResult, type Violation } from './types.ts'
+import { skip, verdict, type CheckResult, type Violation } from './types.ts'
 
 function spanText (e: Evidence): string {
   return e.spans.map((s) => JSON.stringify({ name: s.name, attributes: s.attributes, events: s.events, resource: s.resource, links: s.links, status: s.status }, (_k, v) => typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v)).join('\n')
@@ -31,6 +31,9 @@ export async function checkSecrets (e: Evidence, scanner: LeakScanner = createLe
   }
   const sources = e.outputs.map((o) => o.source).concat(dirs.map((d) => `dir:${d}`), e.spans.length > 0 ? ['spans'] : [])
   const bytes = e.outputs.reduce((n, o) => n + (typeof o.text === 'string' ? Buffer.byteLength(o.text) : o.text.length), 0)
+  const title = 'The key never leaks (output, logs, files, spans, URLs, bodies)'
+  // A leak fails whatever else happened; a clean scan counts only if the client used its key.
+  if (v.length === 0 && requestsOf(e).length === 0) return [skip('secrets/no-leak', title, `the client made no request with its key (searched ${sources.length} sources, ${bytes} bytes: clean)`, { sources, bytesScanned: bytes })]
   return [verdict('secrets/no-leak', 'The key never leaks (output, logs, files, spans, URLs, bodies)', v,
     { sources, bytesScanned: bytes, spans: e.spans.length, rules: scanner.rules.length },
     `searched ${sources.length} sources (${bytes} bytes, ${e.spans.length} spans) raw, URL-encoded, base64, base64url, hex and as 12-char runs: clean`)]

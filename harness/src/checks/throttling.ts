@@ -4,8 +4,12 @@ import { requestsOf, startOf, type Evidence, type RequestEntry } from '../eviden
 import { skip, verdict, type CheckResult, type Violation } from './types.ts'
 
 export const STORM_429_PER_S = 5
-/** Slack for another logical request already under way when a 429/503 reached the client. */
-export const CONCURRENT_GRACE_MS = 250
+/**
+ * Slack for another logical request already under way when a 429/503 reached the client: its task
+ * may have sent it before the client's event loop got to the answer, which on a busy machine takes
+ * up to a second. Retries of the same request (and requests the client did not name) get no grace.
+ */
+export const CONCURRENT_GRACE_MS = 1000
 /** A median gap below this between retries of a 5xx is no backoff at all. */
 export const AT_ONCE_MS = 30
 /** Gaps at one attempt index that differ by less than this are timer noise, not jitter. */
@@ -77,7 +81,9 @@ export function checkThrottling (e: Evidence): CheckResult[] {
     const ra = r.retryAfterS ?? r.rateLimit?.retryAfterS ?? 0
     if (!(r.status === 429 || r.status === 503) || ra <= 0) continue
     told++
-    const until = r.ts + ra * 1000
+    // From the earliest moment the answer can have left: the record is stamped when the mock has
+    // finished with the response, which on a loaded machine can be well after the bytes went out.
+    const until = startOf(r) + ra * 1000
     // Requests that started within the tolerance after the answer was written were already on their way.
     // A different logical request (both named by the client's X-Request-Id, and the names differ) may
     // have been sent by another task before the answer reached the client: it gets CONCURRENT_GRACE_MS
@@ -105,7 +111,9 @@ export function checkThrottling (e: Evidence): CheckResult[] {
     if (n > worst) worst = n
     if (n === STORM_429_PER_S + 1) storms.push({ message: `${n} 429 answers within 1 s`, at: r429[i]!.ts, requestId: r429[i]!.requestId })
   }
-  out.push(verdict('throttling/no-429-storm', 'No 429 storm', storms, { total429: r429.length, max429Per1s: worst, limitPer1s: STORM_429_PER_S }, `${r429.length} 429s, at most ${worst} in any second`))
+  out.push(r429.length === 0
+    ? skip('throttling/no-429-storm', 'No 429 storm', 'no 429 was answered to the client')
+    : verdict('throttling/no-429-storm', 'No 429 storm', storms, { total429: r429.length, max429Per1s: worst, limitPer1s: STORM_429_PER_S }, `${r429.length} 429s, at most ${worst} in any second`))
 
   // Backoff on 5xx without Retry-After: grows and is jittered.
   const chains = retryChains(reqs, is5xxNoRetryAfter)
@@ -159,8 +167,18 @@ export function checkThrottling (e: Evidence): CheckResult[] {
   const capV: Violation[] = failing
     .filter((c) => failed(c) > e.setup.maxRetries + 1)
     .map((c) => ({ message: `${failed(c)} failed attempts of ${c[0]!.method} ${c[0]!.route ?? c[0]!.path} in a row (cap ${e.setup.maxRetries} retries, so at most ${e.setup.maxRetries + 1} attempts)`, at: startOf(c[0]!), requestId: c[0]!.requestId }))
+  // Exercised only when a failure outlasted the client's patience: a chain past the cap, or one it
+  // gave up on (its last attempt failed and the client went on to other requests). A client whose
+  // every retry chain ended in a success never showed whether it stops.
+  const last = reqs.length === 0 ? 0 : startOf(reqs[reqs.length - 1]!)
+  const gaveUp = failing.filter((c) => {
+    const end = c[c.length - 1]!
+    return (end.status >= 500 || end.status === 429) && last > end.ts
+  })
   out.push(failing.length === 0
     ? skip('throttling/retry-cap', 'Retries are capped', 'the client retried nothing')
-    : verdict('throttling/retry-cap', 'Retries are capped', capV, { chains: failing.length, longestFailingRun: longest, maxRetries: e.setup.maxRetries }, `longest run of failed attempts ${longest} (cap ${e.setup.maxRetries} retries)`))
+    : capV.length === 0 && gaveUp.length === 0
+      ? skip('throttling/retry-cap', 'Retries are capped', `every failing request ended in a success (at most ${longest} failed attempts in a row): no failure outlasted the client's retries`, { chains: failing.length, longestFailingRun: longest })
+    : verdict('throttling/retry-cap', 'Retries are capped', capV, { chains: failing.length, gaveUp: gaveUp.length, longestFailingRun: longest, maxRetries: e.setup.maxRetries }, `longest run of failed attempts ${longest} (cap ${e.setup.maxRetries} retries)`))
   return out
 }

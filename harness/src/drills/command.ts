@@ -19,7 +19,7 @@ export interface CliParts {
   UsageError: new (message: string) => Error
   int: (name: string, v: string | undefined, min: number, max: number) => number | undefined
   url: (name: string, v: string | undefined) => string | undefined
-  report: (command: HarnessReport['command'], suites: SuiteReport[], started: number, target: string) => HarnessReport
+  report: (command: HarnessReport['command'], suites: SuiteReport[], started: number, target: string, strict: boolean) => HarnessReport
   finish: (r: HarnessReport, dir: string, io: Io, cannotRun: string[]) => number
   couldNotRun: (name: string, s: SessionResult) => string | undefined
 }
@@ -117,7 +117,7 @@ export async function cmdDrill (argv: string[], io: Io, { UsageError, int, url, 
     onProgress: values.quiet === true ? undefined : (l) => io.err(`tenzro-harness: ${l}\n`)
   })
   const c = couldNotRun('drill incident', s)
-  const code = finish(report('drill', [s.suite], started, s.target), dir, io, c === undefined ? [] : [c])
+  const code = finish(report('drill', [s.suite], started, s.target, false), dir, io, c === undefined ? [] : [c])
   io.out(`audit trail: ${join(dir, 'audit.ndjson')}\n`)
   return code
 }

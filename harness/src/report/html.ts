@@ -1,6 +1,7 @@
 // A self-contained HTML report: inline CSS and SVG charts, no script and no external resource, so it
 // opens offline and from a CI artifact store. Charts: requests and 429s over time, latency
 // distribution, the SSE timeline with drops and reconnects; then every check with its evidence.
+import { summaryLine } from './console.ts'
 import type { HarnessReport, SuiteReport, TimelinePoint } from './model.ts'
 
 const esc = (s: string) => s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&#39;', '"': '&quot;' })[c]!)
@@ -87,12 +88,23 @@ ${t.map((e) => `<tr class="${esc(e.actor)}"><td>${(e.offsetMs / 1000).toFixed(2)
 </tbody></table><p class="legend">Every authentication attempt is in audit.ndjson beside this report.</p></section>`
 }
 
+function coverage (s: SuiteReport): string {
+  const c = s.coverage ?? []
+  if (c.length === 0) return ''
+  const missing = c.filter((f) => f.delivered === 0).length
+  return `<section class="coverage" data-coverage="${esc(s.name)}"><h3>Fault coverage: ${c.length - missing} of ${c.length} faults delivered to the client${missing > 0 ? ' <span class="badge fail">NOT ALL DELIVERED</span>' : ''}</h3>
+<table><thead><tr><th>fault</th><th>type</th><th>planned</th><th>matched</th><th>delivered</th></tr></thead><tbody>
+${c.map((f) => `<tr class="${f.delivered === 0 ? 'missing' : 'ok'}" data-fault-id="${esc(f.id)}"><td>${esc(f.id)}</td><td>${esc(f.type)}</td><td>${f.planned ?? 'any'}</td><td>${f.matched}</td><td>${f.delivered}</td></tr>`).join('\n')}
+</tbody></table></section>`
+}
+
 export function renderHtml (r: HarnessReport): string {
   const t = r.totals
   const suites = r.suites.map((s) => `<article class="suite" data-suite="${esc(s.name)}">
 <h2>${esc(s.name)} <small>${esc(s.description)}</small></h2>
 <p class="stats">${Object.entries(s.stats).map(([k, v]) => `<span>${esc(k)}: <b>${esc(String(v))}</b></span>`).join(' ')}</p>
 <div class="charts">${requestsChart(s)}${latencyChart(s)}${sseChart(s)}</div>
+${coverage(s)}
 ${checks(s)}
 ${drillTimeline(s)}
 </article>`).join('\n')
@@ -113,12 +125,13 @@ circle.open{fill:#1a7f37}circle.close{fill:#57606a}circle.drop{fill:#cf222e}circ
 .dot::before{content:"●";margin-right:3px}.dot.open{color:#1a7f37}.dot.close{color:#57606a}.dot.drop{color:#cf222e}.dot.resume{color:#0969da}.dot.gap{color:#bf8700}.dot.stall{color:#8250df}.dot.reject{color:#000}
 .check{border-left:4px solid #ccc;padding:2px 10px;margin:8px 0}.check.pass{border-color:#1a7f37}.check.fail,.check.error{border-color:#cf222e;background:#fff5f5}.check.skip{border-color:#afb8c1}
 .badge{font-size:11px;padding:1px 6px;border-radius:8px;color:#fff}.badge.pass{background:#1a7f37}.badge.fail,.badge.error{background:#cf222e}.badge.skip{background:#afb8c1}
-table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #e5e7eb;padding:2px 8px;text-align:left}
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #e5e7eb;padding:2px 8px;text-align:left}tr.missing{background:#fff5f5;color:#cf222e}
 pre{background:#f6f8fa;padding:8px;overflow:auto;font-size:12px}.empty{color:#57606a}
 </style></head>
 <body>
 <h1>tenzro-harness ${esc(r.command)} <small>${esc(r.startedAt)} against ${esc(r.target)}</small></h1>
-<p class="totals"><span>${t.pass} passed</span><span>${t.fail} failed</span><span>${t.error} errors</span><span>${t.skip} skipped</span><span>${(r.durationMs / 1000).toFixed(1)} s</span></p>
+<p class="totals"><span>${t.pass} passed</span><span>${t.fail} failed</span><span>${t.error} errors</span><span>${t.skip} skipped</span><span>${(r.durationMs / 1000).toFixed(1)} s</span>${r.strict === true ? '<span>--strict</span>' : ''}</p>
+<p class="summary">${esc(summaryLine(r))}</p>
 ${suites}
 <footer><p>tenzro-harness ${esc(r.version)}. Keys appear only as ids or redacted previews.</p></footer>
 </body></html>

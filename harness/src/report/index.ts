@@ -7,7 +7,7 @@ import type { HarnessReport } from './model.ts'
 export { renderConsole } from './console.ts'
 export { renderHtml } from './html.ts'
 export { renderJUnit, xmlEscape } from './junit.ts'
-export { summariseRecord, totals } from './model.ts'
+export { applyStrict, summariseRecord, totals, undeliveredFaults } from './model.ts'
 export type { HarnessReport, SuiteReport, TimelinePoint } from './model.ts'
 
 /** Write report.json, junit.xml and report.html into `dir`; returns their paths. */

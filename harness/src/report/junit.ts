@@ -16,6 +16,14 @@ export function renderJUnit (r: HarnessReport): string {
     const c = { fail: 0, error: 0, skip: 0 }
     for (const k of s.checks) if (k.status !== 'pass') c[k.status]++
     out.push(`  <testsuite name="${xmlEscape(s.name)}" tests="${s.checks.length}" failures="${c.fail}" errors="${c.error}" skipped="${c.skip}" timestamp="${xmlEscape(s.startedAt)}" time="${(s.durationMs / 1000).toFixed(3)}">`)
+    // Fault coverage as testsuite properties, one per fault: what CI reporters show beside the cases.
+    if ((s.coverage ?? []).length > 0) {
+      out.push('    <properties>')
+      for (const f of s.coverage!) {
+        out.push(`      <property name="${xmlEscape(`fault.${f.id}`)}" value="${xmlEscape(`type=${f.type} planned=${f.planned ?? 'any'} matched=${f.matched} delivered=${f.delivered}`)}"/>`)
+      }
+      out.push('    </properties>')
+    }
     for (const k of s.checks) {
       out.push(`    <testcase classname="${xmlEscape(`${s.name}.${k.id.split('/')[0]}`)}" name="${xmlEscape(`${k.id}: ${k.title}`)}" time="0">`)
       const body = xmlEscape([k.summary, ...k.violations.map((v) => '- ' + v.message), 'evidence: ' + JSON.stringify(k.evidence)].join('\n'))
@@ -25,6 +33,8 @@ export function renderJUnit (r: HarnessReport): string {
       else out.push(`      <system-out>${body}</system-out>`)
       out.push('    </testcase>')
     }
+    const missing = (s.coverage ?? []).filter((f) => f.delivered === 0)
+    if (missing.length > 0) out.push(`    <system-err>${xmlEscape(`faults of the plan not delivered to the client: ${missing.map((f) => f.id).join(', ')}`)}</system-err>`)
     out.push('  </testsuite>')
   }
   out.push('</testsuites>')

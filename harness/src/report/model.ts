@@ -3,6 +3,7 @@
 import type { CheckResult } from '../checks/types.ts'
 import type { AnyEntry, RequestEntry } from '../evidence.ts'
 import type { DrillTimelineEntry } from '../drills/audit.ts'
+import type { FaultCoverage } from '../coverage.ts'
 
 export interface TimelinePoint { t: number, kind: 'open' | 'drop' | 'resume' | 'gap' | 'stall' | 'reject' | 'close', streamId?: string, label: string }
 
@@ -13,6 +14,8 @@ export interface SuiteReport {
   startedAt: string
   durationMs: number
   checks: CheckResult[]
+  /** Per fault of the plan: planned, matched by the mock, delivered to the client under test. */
+  coverage?: FaultCoverage[]
   /** Per-second buckets from the start of the suite. */
   series: { t0: number, requests: number[], r429: number[], r5xx: number[] }
   /** Latency histogram: upper bounds in ms and counts. */
@@ -32,6 +35,8 @@ export interface HarnessReport {
   target: string
   suites: SuiteReport[]
   totals: { pass: number, fail: number, error: number, skip: number }
+  /** --strict: a check the profile could not exercise is a failure (a go-live gate). */
+  strict?: boolean
 }
 
 const BOUNDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, Number.POSITIVE_INFINITY]
@@ -82,6 +87,26 @@ export function summariseRecord (record: AnyEntry[], keyIds: readonly string[], 
       drops: mine.filter((e) => e.type === 'drop').length,
       framesSent: mine.filter((e) => e.type === 'frame').length
     }
+  }
+}
+
+/** Faults of the suites' plans that never reached the client, as `suite: id` (or `id` for one suite). */
+export function undeliveredFaults (suites: SuiteReport[]): string[] {
+  const out: string[] = []
+  for (const s of suites) for (const f of s.coverage ?? []) if (f.delivered === 0) out.push(suites.length === 1 ? f.id : `${s.name}: ${f.id}`)
+  return out
+}
+
+/** --strict: every skipped check becomes a failure that names what was not exercised. */
+export function applyStrict (suites: SuiteReport[]): void {
+  for (const s of suites) {
+    s.checks = s.checks.map((c) => c.status !== 'skip' ? c : {
+      ...c,
+      status: 'fail',
+      summary: `not exercised (--strict): ${c.summary}`,
+      evidence: { ...c.evidence, strict: true },
+      violations: [{ message: `not exercised: ${c.summary}${c.requires === undefined ? '' : ` (needs: ${c.requires})`}` }]
+    })
   }
 }
 

@@ -4,11 +4,18 @@
 import type { ErrorDetail } from '../errors.ts'
 import { ApiError } from '../errors.ts'
 import { deriveRandom } from './random.ts'
+import { redactSecrets } from './secret-windows.ts'
 
 export const REST_FAULTS = ['latency', 'error', 'rate-limit-burst', 'lost-response', 'slow-body'] as const
-export const SSE_FAULTS = ['sse-drop', 'sse-duplicate', 'sse-stall', 'sse-reject', 'sse-retry'] as const
+export const SSE_FAULTS = ['sse-drop', 'sse-duplicate', 'sse-gap', 'sse-stall', 'sse-reject', 'sse-retry'] as const
 export const LIMITER_FAULTS = ['over-admit'] as const
-export const FAULT_TYPES = [...REST_FAULTS, ...SSE_FAULTS, ...LIMITER_FAULTS] as const
+/**
+ * Transport faults of the TLS mode (seed: "HTTPS only, TLS 1.2+"): for `durationMs` from `afterMs` after
+ * the plan is set, new connections get a certificate from another CA (tls-untrusted) or only TLS 1.0/1.1
+ * (tls-downgrade). They act on connections, before any tenant is known: a scope does not narrow them.
+ */
+export const TLS_FAULTS = ['tls-untrusted', 'tls-downgrade'] as const
+export const FAULT_TYPES = [...REST_FAULTS, ...SSE_FAULTS, ...LIMITER_FAULTS, ...TLS_FAULTS] as const
 export type FaultType = typeof FAULT_TYPES[number]
 
 export interface FaultScope {
@@ -45,7 +52,7 @@ export interface FaultSpec {
   afterMs?: number
   eventProbability?: number
   where?: 'between-frames' | 'after-id' | 'before-blank'
-  // sse-duplicate
+  // sse-duplicate: events re-sent; sse-gap: events treated as evicted (default: up to the newest)
   count?: number
   // sse-stall
   durationMs?: number
@@ -67,6 +74,12 @@ export interface FaultTarget {
   method: string
   /** The route pattern, e.g. `/api/wallet/list`. */
   route: string
+  /**
+   * An event stream that resumes (Last-Event-ID or last_event_id). sse-duplicate and sse-gap act on a
+   * resume only, so they count (`after`, `times`) resumes only: a plan reaches every conforming client
+   * the same way, whatever it does on its first connection.
+   */
+  resume?: boolean
 }
 
 interface CompiledFault {
@@ -101,6 +114,8 @@ export interface SseFaultDecision {
   retryMs: number | undefined
   drop: { afterEvents: number | undefined, afterMs: number | undefined, eventProbability: number, where: 'between-frames' | 'after-id' | 'before-blank', random: () => number } | undefined
   duplicate: number
+  /** Fault sse-gap: on this resume, the next `count` events after the requested id (all up to the newest when undefined) count as evicted. */
+  gap: { count: number | undefined } | undefined
   stall: { afterEvents: number, durationMs: number | undefined } | undefined
   labels: string[]
 }
@@ -113,10 +128,13 @@ const ALLOWED_FIELDS: Record<FaultType, readonly string[]> = {
   'slow-body': ['chunkBytes', 'delayMs'],
   'sse-drop': ['afterEvents', 'afterMs', 'eventProbability', 'where'],
   'sse-duplicate': ['count'],
+  'sse-gap': ['count'],
   'sse-stall': ['afterEvents', 'durationMs'],
   'sse-reject': ['status', 'retryAfterS'],
   'sse-retry': ['retryMs'],
-  'over-admit': ['share']
+  'over-admit': ['share'],
+  'tls-untrusted': ['afterMs', 'durationMs'],
+  'tls-downgrade': ['afterMs', 'durationMs']
 }
 const COMMON_FIELDS = ['id', 'type', 'scope', 'probability', 'after', 'times']
 const ROUTE_RE = /^(?:(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS) )?(\/\S*)$/
@@ -138,6 +156,14 @@ export function validateFaultPlan (input: unknown): FaultPlanInput {
     bad('faults', `at most ${MAX_FAULTS} faults`)
   } else {
     plan.faults.forEach((f: unknown, i: number) => validateFault(f, `faults[${i}]`, bad))
+  }
+  // A plan is logged and answered back (GET /__harness/faults): it must not carry a key or a piece of a
+  // live secret anywhere (an id, a scope), which the shape checks above would let through.
+  if (details.length === 0 && Array.isArray(plan.faults)) {
+    plan.faults.forEach((f: unknown, i: number) => {
+      const text = JSON.stringify(f)
+      if (redactSecrets(text) !== text) bad(`faults[${i}]`, 'must not carry an API key or a piece of one: scope faults by key id (key_...)')
+    })
   }
   if (details.length > 0) throw new ApiError('validation_error', 'The fault plan is invalid; see details.', details)
   return plan as unknown as FaultPlanInput
@@ -206,6 +232,9 @@ function validateFault (f: unknown, at: string, bad: (field: string, message: st
     case 'sse-duplicate':
       need('count', isInt(o.count, 1, 10_000), 'must be an integer 1..10000')
       break
+    case 'sse-gap':
+      if (o.count !== undefined) need('count', isInt(o.count, 1, 1e9), 'must be an integer >= 1 (events lost after the requested id; absent: all up to the newest)')
+      break
     case 'sse-stall':
       if (o.afterEvents !== undefined) need('afterEvents', isInt(o.afterEvents, 0, 1e9), 'must be an integer >= 0')
       if (o.durationMs !== undefined) need('durationMs', isInt(o.durationMs, 1, 86_400_000), 'must be an integer >= 1')
@@ -219,6 +248,11 @@ function validateFault (f: unknown, at: string, bad: (field: string, message: st
       break
     case 'over-admit':
       need('share', isNum(o.share, 0, 10), 'must be a number 0..10 (0.1 admits 10 % more than the limit)')
+      break
+    case 'tls-untrusted':
+    case 'tls-downgrade':
+      if (o.afterMs !== undefined) need('afterMs', isInt(o.afterMs, 0, 86_400_000), 'must be an integer >= 0')
+      if (o.durationMs !== undefined) need('durationMs', isInt(o.durationMs, 1, 86_400_000), 'must be an integer >= 1')
       break
     case 'lost-response':
       break
@@ -251,6 +285,7 @@ export function createFaultPlan (input: FaultPlanInput, defaultSeed: number) {
   })
   const rest = compiled.filter((c) => (REST_FAULTS as readonly string[]).includes(c.spec.type))
   const sse = compiled.filter((c) => (SSE_FAULTS as readonly string[]).includes(c.spec.type))
+  const sseRejects = sse.filter((c) => c.spec.type === 'sse-reject')
   const limiter = compiled.filter((c) => (LIMITER_FAULTS as readonly string[]).includes(c.spec.type))
 
   function inScope (c: CompiledFault, t: FaultTarget): boolean {
@@ -277,6 +312,8 @@ export function createFaultPlan (input: FaultPlanInput, defaultSeed: number) {
     empty: compiled.length === 0,
     hasRest: rest.length > 0,
     hasSse: sse.length > 0,
+    /** The TLS faults, in plan order, with their labels (the TLS mode's plugin schedules them). */
+    tls: compiled.filter((c) => (TLS_FAULTS as readonly string[]).includes(c.spec.type)).map((c) => ({ label: c.label, type: c.spec.type as typeof TLS_FAULTS[number], afterMs: c.spec.afterMs ?? 0, durationMs: c.spec.durationMs })),
 
     rest (t: FaultTarget, isMutation: boolean): RestFaultDecision | undefined {
       let d: RestFaultDecision | undefined
@@ -311,9 +348,36 @@ export function createFaultPlan (input: FaultPlanInput, defaultSeed: number) {
 
     sse (t: FaultTarget): SseFaultDecision | undefined {
       let d: SseFaultDecision | undefined
+      // A refused connection carries nothing: when an sse-reject fires, every other stream fault counts
+      // the attempt as seen and keeps its `times` for a connection that opens, so no fault is spent
+      // where it cannot reach the client.
+      let refused: CompiledFault | undefined
+      // Every reject counts the attempt as before; the first that fires answers it.
+      for (const c of sseRejects) if (fires(c, t)) refused ??= c
+      if (refused !== undefined) {
+        for (const o of sse) {
+          if (o.spec.type === 'sse-reject') continue
+          if ((o.spec.type === 'sse-duplicate' || o.spec.type === 'sse-gap') && t.resume !== true) continue
+          if (inScope(o, t)) o.seen++
+        }
+        const s = refused.spec
+        return { reject: { status: s.status === 503 ? 503 : 429, retryAfterS: s.retryAfterS ?? 1 }, retryMs: undefined, drop: undefined, duplicate: 0, gap: undefined, stall: undefined, labels: [refused.label] }
+      }
       for (const c of sse) {
+        const type = c.spec.type
+        if (type === 'sse-reject') continue
+        if (type === 'sse-duplicate' || type === 'sse-gap') {
+          // Only a resume can repeat or lose events, so only resumes count toward `after`. One
+          // resume is never both (the duplicates must really be sent): the second of the two in plan
+          // order counts this resume as seen, keeps its `times`, and applies to a later one.
+          if (t.resume !== true) continue
+          if ((type === 'sse-gap' && (d?.duplicate ?? 0) > 0) || (type === 'sse-duplicate' && d?.gap !== undefined)) {
+            if (inScope(c, t)) c.seen++
+            continue
+          }
+        }
         if (!fires(c, t)) continue
-        d ??= { reject: undefined, retryMs: undefined, drop: undefined, duplicate: 0, stall: undefined, labels: [] }
+        d ??= { reject: undefined, retryMs: undefined, drop: undefined, duplicate: 0, gap: undefined, stall: undefined, labels: [] }
         const s = c.spec
         switch (s.type) {
           case 'sse-reject':
@@ -327,6 +391,9 @@ export function createFaultPlan (input: FaultPlanInput, defaultSeed: number) {
             break
           case 'sse-duplicate':
             d.duplicate = Math.max(d.duplicate, s.count ?? 1)
+            break
+          case 'sse-gap':
+            d.gap ??= { count: s.count }
             break
           case 'sse-stall':
             d.stall ??= { afterEvents: s.afterEvents ?? 0, durationMs: s.durationMs }

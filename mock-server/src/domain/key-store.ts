@@ -3,6 +3,7 @@
 import { hash, randomBytes, randomUUID } from 'node:crypto'
 import type { ErrorCode } from '../errors.ts'
 import { hash32, deriveRandom } from './random.ts'
+import { rememberSecret } from './secret-windows.ts'
 
 export const KEY_RE = /^tnz_([a-z0-9]{1,32})_([A-Za-z0-9_-]{43})$/
 export const SLUG_RE = /^[a-z0-9]{1,32}$/
@@ -104,34 +105,51 @@ export function seededUuid (seed: number, name: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
 }
 
-export function createKeyStore ({ seed, now }: { seed: number, now: () => number }) {
-  // The pepper is per process: hashes are useless outside it, and nothing persists them. A one-shot
-  // SHA-256 over pepper + key: createHmac builds a KeyObject per call and cost 25 % of a request.
-  const pepper = randomBytes(32).toString('base64url')
+export interface KeyStoreOptions {
+  seed: number
+  now: () => number
+  /**
+   * The pepper of the key hashes. Per process by default: hashes are useless outside it. Instances that
+   * share keys (domain/shared/) share one, so a hash made on one verifies on another.
+   */
+  pepper?: string
+  /**
+   * Randomness of the ids of keys made through the API; seeded by default. Shared instances pass an
+   * unseeded one, so ids made on two instances cannot collide. Fixture keys always take seeded ids, so
+   * every instance gives a fixture the same id.
+   */
+  idRandom?: () => number
+}
+
+export function createKeyStore ({ seed, now, pepper = randomBytes(32).toString('base64url'), idRandom: ids }: KeyStoreOptions) {
+  // A one-shot SHA-256 over pepper + key: createHmac builds a KeyObject per call and cost 25 % of a request.
   const tenantsById = new Map<string, Tenant>()
   const tenantsBySlug = new Map<string, Tenant>()
   const keysById = new Map<string, KeyRecord>()
   const keysByHash = new Map<string, KeyRecord>()
   const revokeListeners = new Set<(key: KeyRecord) => void>()
   const idRandom = deriveRandom(seed, 'key-ids')
+  const createdIdRandom = ids ?? idRandom
 
   function digest (fullKey: string): string {
     return hash('sha256', pepper + fullKey, 'base64')
   }
 
-  function newKeyId (): string {
+  function newKeyId (random: () => number): string {
     let id: string
     do {
       id = 'key_'
-      for (let i = 0; i < 16; i++) id += ID_ALPHABET[Math.floor(idRandom() * ID_ALPHABET.length)]
+      for (let i = 0; i < 16; i++) id += ID_ALPHABET[Math.floor(random() * ID_ALPHABET.length)]
     } while (keysById.has(id))
     return id
   }
 
-  function register (tenant: Tenant, fullKey: string, input: CreateKeyInput): KeyRecord {
+  function register (tenant: Tenant, fullKey: string, input: CreateKeyInput, random: () => number): KeyRecord {
     const hash = digest(fullKey)
+    // Fingerprints of its 12-char runs, so a piece of this secret is redacted wherever it turns up (1.5).
+    rememberSecret(fullKey.slice(5 + tenant.slug.length))
     const record: KeyRecord = {
-      id: newKeyId(),
+      id: newKeyId(random),
       tenantId: tenant.id,
       name: input.name ?? 'key',
       scopes: [...(input.scopes ?? DEFAULT_SCOPES)],
@@ -179,14 +197,14 @@ export function createKeyStore ({ seed, now }: { seed: number, now: () => number
     /** Create a key with a fresh 32-byte secret; the full key is returned once and never stored. */
     createKey (tenant: Tenant, input: CreateKeyInput = {}): { record: KeyRecord, key: string } {
       const key = `tnz_${tenant.slug}_${randomBytes(32).toString('base64url')}`
-      return { record: register(tenant, key, input), key }
+      return { record: register(tenant, key, input, createdIdRandom), key }
     },
 
     /** Register a caller-supplied full key (config fixtures). */
     importKey (tenant: Tenant, fullKey: string, input: CreateKeyInput = {}): KeyRecord {
       const m = KEY_RE.exec(fullKey)
       if (m === null || m[1] !== tenant.slug) throw new TypeError(`a fixture key for tenant ${tenant.slug} is not tnz_${tenant.slug}_<43 base64url chars>`)
-      return register(tenant, fullKey, input)
+      return register(tenant, fullKey, input, idRandom)
     },
 
     /** Check a presented key (2.1-2.3, 2.5). Constant-time on the stored hash. */
@@ -224,6 +242,15 @@ export function createKeyStore ({ seed, now }: { seed: number, now: () => number
       const out: KeyRecord[] = []
       for (const k of keysById.values()) if (k.tenantId === tenantId) out.push(k)
       return out
+    },
+
+    /** Take a key record made by another instance (domain/shared/), as it is; false when it is known already. */
+    adopt (record: KeyRecord): boolean {
+      if (keysById.has(record.id) || !tenantsById.has(record.tenantId)) return false
+      const k = { ...record, scopes: [...record.scopes] }
+      keysById.set(k.id, k)
+      keysByHash.set(k.hash, k)
+      return true
     },
 
     revoke (id: string): KeyRecord | undefined {

@@ -17,7 +17,15 @@ export interface RecordEntry {
  * Entries are kept as their JSON line: serialised once, shared with the log line and the spill file,
  * and about half the memory of the object. Readers that want objects get them parsed.
  */
+/**
+ * Hears every entry as it is appended (the metrics are derived from the record this way, so the
+ * request path and the streams need no counters of their own). `context` is what the appender passed
+ * beside the entry (the request state for request entries). Must not keep or change `fields`.
+ */
+export type RecordObserver = (type: RecordEntryType, fields: Readonly<Record<string, unknown>>, context: unknown) => void
+
 export function createRecord ({ capacity, file, now }: { capacity: number, file?: string | undefined, now: () => number }) {
+  let observer: RecordObserver | undefined
   let ring: Array<string | undefined> = new Array(capacity)
   let next = 0 // seq of the next entry; seqs start at 1
   let dropped = 0
@@ -34,7 +42,7 @@ export function createRecord ({ capacity, file, now }: { capacity: number, file?
     return s
   }
 
-  function appendJson (type: RecordEntryType, fields: Record<string, unknown>): string {
+  function appendJson (type: RecordEntryType, fields: Record<string, unknown>, context?: unknown): string {
     const seq = ++next
     let ts = now()
     if (fields.ts !== undefined) { ts = fields.ts as number; delete fields.ts }
@@ -47,6 +55,14 @@ export function createRecord ({ capacity, file, now }: { capacity: number, file?
     if (ring[slot] !== undefined) dropped++
     ring[slot] = line
     if (spill !== undefined) spill.write(line + '\n')
+    if (observer !== undefined) {
+      // The entry is stored: a fault in what derives from it (the metrics) must not lose it.
+      try {
+        observer(type, fields, context)
+      } catch {
+        // counted nowhere: the record is what the checks judge by, the metrics only mirror it
+      }
+    }
     return line
   }
 
@@ -62,9 +78,14 @@ export function createRecord ({ capacity, file, now }: { capacity: number, file?
 
   return {
     /** Append an entry (the caller's object is not kept); returns its sequence number. */
-    append (type: RecordEntryType, fields: Record<string, unknown>): number {
-      appendJson(type, fields)
+    append (type: RecordEntryType, fields: Record<string, unknown>, context?: unknown): number {
+      appendJson(type, fields, context)
       return next
+    },
+
+    /** Set the one observer of appended entries (undefined removes it). */
+    observe (fn: RecordObserver | undefined): void {
+      observer = fn
     },
 
     /** Append and return the entry's JSON line (the log line reuses it). */

@@ -1,12 +1,13 @@
 // The domain part of opening an event stream (contract 4.2, 5.5, 7.2): the request's subjects and
 // resume id, the concurrent-stream slot, the SSE fault decision (a refusal under sse-reject), and
-// where the subscription starts, k events early under sse-duplicate. Framework-free: what writes the
+// where the subscription starts (k events early under sse-duplicate, after a lost range under sse-gap). Framework-free: what writes the
 // frames (sse/stream.ts) and what answers the request (pipeline/event-stream.ts) sit above it.
 import { ApiError, MESSAGES, type ErrorDetail } from '../errors.ts'
 import type { EventLog } from './event-log/types.ts'
 import { parseSubjects, type SubjectFilter } from './event-log/subjects.ts'
-import type { FaultPlan, SseFaultDecision } from './fault-plan.ts'
+import type { FaultPlan, FaultTarget, SseFaultDecision } from './fault-plan.ts'
 import type { RecordEntryType } from './record.ts'
+import { planResume } from './resume-faults.ts'
 
 const ID_RE = /^\d{1,15}$/
 
@@ -18,7 +19,8 @@ export interface StreamCaller {
 }
 
 export interface StreamSlotsLike {
-  acquire (keyId: string): boolean
+  /** A promise when the count is shared with other instances (domain/shared/stream-slots.ts). */
+  acquire (keyId: string): boolean | Promise<boolean>
   release (keyId: string): void
 }
 
@@ -60,6 +62,10 @@ export interface StreamPlan<A extends StreamCaller = StreamCaller> extends Strea
   after: number | undefined
   /** Events up to this sequence are re-sent on purpose (fault sse-duplicate). */
   duplicateUpTo: number
+  /** Fault sse-gap: the range announced as lost when the stream opens. */
+  gap: { from: number, to: number } | undefined
+  /** Fault sse-gap with nothing after the resume id yet: the next event is announced as lost. */
+  gapNext: boolean
   retryMs: number
 }
 
@@ -72,6 +78,8 @@ export interface StreamPlannerOptions {
   maxStreamsPerKey: number
   /** The `retry:` the stream opens with unless a fault sets another (4.3). */
   retryMs: () => number
+  /** Instances that share state decide SSE faults with shared counters (domain/shared/fault-counters.ts). */
+  sseFaults?: ((plan: FaultPlan, t: FaultTarget) => Promise<SseFaultDecision | undefined>) | undefined
 }
 
 /** Plans streams; a plan holds a slot until the stream that runs it closes or it is abandoned. */
@@ -89,13 +97,24 @@ export function createStreamPlanner (opts: StreamPlannerOptions) {
     async prepare<A extends StreamCaller> (auth: A, requestId: string, headers: Record<string, string | string[] | undefined>, query: Record<string, unknown>): Promise<StreamPlan<A>> {
       const log = opts.events()
       const req = parseStreamRequest(headers, query)
-      if (!slots.acquire(auth.keyId)) throw tooManyStreams
+      const got = slots.acquire(auth.keyId)
+      if (got === false) throw tooManyStreams
+      if (got !== true) {
+        let ok: boolean
+        try { ok = await got } catch { throw unhealthy }
+        if (!ok) throw tooManyStreams
+      }
       let streamId: string
       let faults: SseFaultDecision | undefined
       try {
         streamId = `str_${(++counter).toString().padStart(6, '0')}`
         const plan = opts.faults()
-        faults = plan.hasSse ? plan.sse({ tenantId: auth.tenantId, tenantSlug: auth.tenantSlug, keyId: auth.keyId, method: 'GET', route: '/api/events/stream' }) : undefined
+        const target = { tenantId: auth.tenantId, tenantSlug: auth.tenantSlug, keyId: auth.keyId, method: 'GET', route: '/api/events/stream', resume: req.resume.id !== undefined }
+        if (!plan.hasSse) faults = undefined
+        else if (opts.sseFaults === undefined) faults = plan.sse(target)
+        else {
+          try { faults = await opts.sseFaults(plan, target) } catch { throw unhealthy }
+        }
         if (faults?.reject !== undefined) {
           // 7.2: refuse (re)connection attempts with 429 or 503, Retry-After and the envelope (1.5, 5.3).
           const { status, retryAfterS } = faults.reject
@@ -107,19 +126,20 @@ export function createStreamPlanner (opts: StreamPlannerOptions) {
             : new ApiError('service_unavailable', MESSAGES.service_unavailable, details, h)
         }
         if (!log.healthy()) throw unhealthy
-        // Duplicate fault (7.2): on resume, start k events before the requested id. Never across the
-        // edge of the retained window, so it cannot turn into a false gap.
-        let after = req.resume.id
-        let duplicateUpTo = 0
-        if (faults !== undefined && faults.duplicate > 0 && req.resume.id !== undefined) {
-          const w = await log.window(auth.tenantId)
-          const upTo = Math.min(req.resume.id, w.lastSeq)
-          if (req.resume.id + 1 >= w.firstSeq && upTo >= w.firstSeq) {
-            after = Math.max(upTo - faults.duplicate, w.firstSeq - 1)
-            duplicateUpTo = upTo
+        // Resume faults (7.2): duplicates or a gap, from where the client resumes (resume-faults.ts).
+        const resume = await planResume(() => log.window(auth.tenantId), req.resume.id, faults)
+        let after = resume.after
+        // 4.4: a stream with no id gets every event published after it opened. It opens for the client
+        // with `retry:`, written after this plan; on a shared log another instance may store events at
+        // any moment, so the starting point is read from the log now (EventLog.position).
+        if (after === undefined && log.position !== undefined) {
+          try {
+            after = await log.position(auth.tenantId)
+          } catch {
+            throw unhealthy
           }
         }
-        return { ...req, streamId, auth, requestId, faults, after, duplicateUpTo, retryMs: faults?.retryMs ?? opts.retryMs() }
+        return { ...req, streamId, auth, requestId, faults, after, duplicateUpTo: resume.duplicateUpTo, gap: resume.gap, gapNext: resume.gapNext, retryMs: faults?.retryMs ?? opts.retryMs() }
       } catch (err) {
         slots.release(auth.keyId)
         throw err

@@ -37,7 +37,19 @@ export interface ListResult {
   nextBefore: number | undefined
 }
 
-export function createWalletStore ({ seed, now, fixturesPerTenant }: { seed: number, now: () => number, fixturesPerTenant: number }) {
+export interface WalletStoreOptions {
+  seed: number
+  now: () => number
+  fixturesPerTenant: number
+  /**
+   * Randomness of wallets created through the API; the tenant's seeded one by default. Shared instances
+   * (domain/shared/) pass an unseeded one, so wallets made on two instances get distinct ids. Fixtures
+   * always come from the seed.
+   */
+  createRandom?: () => number
+}
+
+export function createWalletStore ({ seed, now, fixturesPerTenant, createRandom }: WalletStoreOptions) {
   const byTenant = new Map<string, TenantWallets>()
   const ids = new Set<string>()
   const cursorKey = createHash('sha256').update('tenzro-mock-cursor:' + String(seed)).digest('base64url')
@@ -58,9 +70,9 @@ export function createWalletStore ({ seed, now, fixturesPerTenant }: { seed: num
     return id
   }
 
-  function make (t: TenantWallets, name: string, type: WalletType, chain: Chain, createdAtMs: number): Wallet {
+  function make (t: TenantWallets, name: string, type: WalletType, chain: Chain, createdAtMs: number, random = t.random): Wallet {
     // Exactly the fields of contract 3.1, in order; the cached JSON is built from this object alone.
-    const w: Wallet = { id: newId(t.random), name, type, chain, address: addressFor(chain, bytes(t.random, 32)), createdAt: new Date(createdAtMs).toISOString() }
+    const w: Wallet = { id: newId(random), name, type, chain, address: addressFor(chain, bytes(random, 32)), createdAt: new Date(createdAtMs).toISOString() }
     t.list.push(w)
     t.json.push(JSON.stringify(w))
     return w
@@ -86,7 +98,33 @@ export function createWalletStore ({ seed, now, fixturesPerTenant }: { seed: num
     create (tenantId: string, input: { name: string, type: WalletType, chain: Chain }): Wallet {
       const t = byTenant.get(tenantId)
       if (t === undefined) throw new TypeError('unknown tenant')
-      return make(t, input.name, input.type, input.chain, now())
+      return make(t, input.name, input.type, input.chain, now(), createRandom)
+    },
+
+    /**
+     * A new wallet as create() makes it, not yet listed: instances that share state (domain/shared/)
+     * list it when the change feed hands it back, so every instance lists wallets in one order.
+     */
+    build (tenantId: string, input: { name: string, type: WalletType, chain: Chain }): Wallet {
+      if (!byTenant.has(tenantId)) throw new TypeError('unknown tenant')
+      const random = createRandom ?? byTenant.get(tenantId)!.random
+      let id: string
+      do {
+        id = 'wal_'
+        for (let i = 0; i < 16; i++) id += ID_ALPHABET[Math.floor(random() * ID_ALPHABET.length)]
+      } while (ids.has(id))
+      return { id, name: input.name, type: input.type, chain: input.chain, address: addressFor(input.chain, bytes(random, 32)), createdAt: new Date(now()).toISOString() }
+    },
+
+    /** Take a wallet made by another instance (domain/shared/), as it is; false when it is known already. */
+    adopt (tenantId: string, w: Wallet): boolean {
+      const t = byTenant.get(tenantId)
+      if (t === undefined || ids.has(w.id)) return false
+      const own: Wallet = { id: w.id, name: w.name, type: w.type, chain: w.chain, address: w.address, createdAt: w.createdAt }
+      ids.add(own.id)
+      t.list.push(own)
+      t.json.push(JSON.stringify(own))
+      return true
     },
 
     /**

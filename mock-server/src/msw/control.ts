@@ -1,6 +1,8 @@
 // The control API of contract 7.4 (tenants, keys, faults, events, record, reset) as functions, for
 // tests that run the msw handlers in process: validated as the HTTP control routes validate it.
 import type { MockContext } from '../context.ts'
+import { valueTooDeep } from '../domain/json-limits.ts'
+import { redactSecrets } from '../domain/secret-windows.ts'
 import { ApiError, type ErrorDetail } from '../errors.ts'
 import { isValidSubject } from '../domain/event-log/subjects.ts'
 import { validateFaultPlan, type FaultPlanInput } from '../domain/fault-plan.ts'
@@ -79,6 +81,11 @@ export function createControlHelpers (mock: MockContext, registry: StreamRegistr
     /** Publish an event for a tenant (POST /__harness/events): the stored event with its sequence. */
     async publish (tenant: string, type: string, data: unknown = {}) {
       if (!isValidSubject(type)) throw new ApiError('validation_error', 'The event is invalid; see details.', [{ field: 'type', message: 'required: a subject such as wallet.created (tokens of [A-Za-z0-9_-] separated by dots, no wildcards)' }])
+      // As POST /__harness/events: nothing stored can fail to serialise later.
+      const max = mock.config.bodyMaxDepth
+      if (valueTooDeep(data, max)) throw new ApiError('validation_error', 'The event is invalid; see details.', [{ field: 'data', message: `nested deeper than ${max} levels` }])
+      const text = JSON.stringify(data) ?? ''
+      if (redactSecrets(text) !== text) throw new ApiError('validation_error', 'The event is invalid; see details.', [{ field: 'data', message: 'must not contain an API key or a piece of one' }])
       const e = await mock.events.publish(tenantOf(tenant).id, type, data)
       return { seq: e.seq, ...eventBody(e) }
     },

@@ -24,7 +24,7 @@ import { createLimiterStore, createStreamSlots, type LimiterStore } from '../dom
 import {
   applyAuth, applyIdempotency, asApiError, authenticate, beginIdempotency, checkCommonHeaders, createEventStreams,
   createRateLimit, createRequestIdGenerator, createWallet, dataEnvelope, errorEnvelope, faultError, finishIdempotency,
-  keyAdmin, newRequestState, notFoundError, parseBody, requestEntry, requestIdFor, restFaultsFor, SSE_HEADERS, walletListPayload,
+  createMethodTable, keyAdmin, newRequestState, notFoundError, parseBody, parseStreamRequest, requestEntry, requestIdFor, restFaultsFor, SSE_HEADERS, walletListPayload,
   type HeaderBag, type RouteLimiter
 } from '../pipeline/index.ts'
 import { createStreamRegistry } from '../sse/registry.ts'
@@ -198,7 +198,7 @@ export function createTenzroHandlers (options: TenzroHandlersOptions = {}) {
     try {
       const common = checkCommonHeaders(headers)
       if (common !== undefined) throw common
-      if (route === undefined) throw notFoundError
+      if (route === undefined) throw methods.refusal(request.method, url.pathname.slice(basePath.length) || '/') ?? notFoundError
       const a = authenticate(headers, mock.keys, route.access)
       applyAuth(state, a)
       if (!a.ok) throw a.error
@@ -213,7 +213,7 @@ export function createTenzroHandlers (options: TenzroHandlersOptions = {}) {
         const refusal = rateLimit.errorFor(d)
         if (refusal !== undefined) throw refusal
       }
-      if (route.method === 'POST') x.body = parseBody(request.headers.get('content-type'), await request.text(), config.bodyLimitBytes)
+      if (route.method === 'POST') x.body = parseBody(request.headers.get('content-type'), await request.text(), config.bodyLimitBytes, config.bodyMaxDepth)
       const idem = beginIdempotency(mock.idempotency, route.method, a.auth, route.access, headers['x-idempotency-key'], x.body)
       applyIdempotency(state, idem)
       if (idem.kind === 'refused') throw idem.error
@@ -275,10 +275,18 @@ export function createTenzroHandlers (options: TenzroHandlersOptions = {}) {
   // ---- routes ---------------------------------------------------------------------------------------
 
   const routes: Route[] = []
+  const methods = createMethodTable()
   function route (method: Method, path: string, access: RouteAccess, handle: Route['handle']): void {
     routes.push({ method, path, access, limiter: rateLimit.compile(method, path, access), handle })
-    // Fastify answers HEAD for every GET route (exposeHeadRoutes), counted in the GET route's limit.
-    if (method === 'GET' && path !== '/api/events/stream') routes.push({ method: 'HEAD', path, access, limiter: rateLimit.compile('HEAD', path, access), handle })
+    methods.add(method, path)
+    // Fastify answers HEAD for every GET route (exposeHeadRoutes), counted in the GET route's limit;
+    // HEAD on the stream answers its headers and opens nothing, as the Fastify route does.
+    if (method === 'GET') {
+      const head: Route['handle'] = path === '/api/events/stream'
+        ? (x) => { parseStreamRequest(x.headers, x.query); return { status: 200, payload: '', contentType: SSE_HEADERS['content-type'] } }
+        : handle
+      routes.push({ method: 'HEAD', path, access, limiter: rateLimit.compile('HEAD', path, access), handle: head })
+    }
   }
 
   const health = (x: Exchange): Reply => ok(x, { status: 'ok' })

@@ -1,6 +1,7 @@
 // The answer's envelope (contract 1.4, 1.5), for successes and errors alike, and the rule that
 // nothing internal reaches the client.
 import { ApiError, MESSAGES } from '../errors.ts'
+import { redactSecrets } from '../domain/secret-windows.ts'
 
 export const notFoundError = new ApiError('not_found', MESSAGES.not_found, [])
 const internal = new ApiError('internal_error', MESSAGES.internal_error)
@@ -29,10 +30,24 @@ export function isoTime (ms: number): string {
   return isoPrefix + MILLIS[t - second * 1000]!
 }
 
-/** The error envelope of contract 1.5, fields in the order the Fastify response schema writes them. */
+// Errors whose text was found clean: the prebuilt ones (most refusals, every 429) are checked once.
+const clean = new WeakSet<ApiError>()
+
+/**
+ * The error envelope of contract 1.5, fields in the order the Fastify response schema writes them.
+ * A message or detail that echoes the request (an unknown field's name, a bad subject) has any key,
+ * or any 12-char run of a live secret, replaced by [REDACTED] (1.5: no error body holds a secret).
+ */
 export function errorEnvelope (requestId: string, err: ApiError, nowMs: number) {
+  let message = err.message
+  let details = err.details.map((d) => ({ field: d.field, message: d.message }))
+  if (!clean.has(err)) {
+    message = redactSecrets(message)
+    details = details.map((d) => ({ field: redactSecrets(d.field), message: redactSecrets(d.message) }))
+    if (message === err.message && details.every((d, i) => d.field === err.details[i]!.field && d.message === err.details[i]!.message)) clean.add(err)
+  }
   return {
-    error: { code: err.code, message: err.message, details: err.details.map((d) => ({ field: d.field, message: d.message })) },
+    error: { code: err.code, message, details },
     meta: { requestId, timestamp: isoTime(nowMs) }
   }
 }

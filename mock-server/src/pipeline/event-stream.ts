@@ -28,6 +28,8 @@ export interface EventStreamsOptions {
   registry: StreamRegistry
   /** Where stream entries go; default the context's record (the Fastify app passes one that also makes span events). */
   record?: (type: RecordEntryType, fields: Record<string, unknown>) => void
+  /** Hears about an unexpected error inside one stream (which is closed, recorded, and nothing else). */
+  onError?: (err: unknown, stream: SseStream) => void
 }
 
 /**
@@ -46,7 +48,8 @@ export function createEventStreams (opts: EventStreamsOptions) {
     events: () => opts.context().events,
     record,
     maxStreamsPerKey: cfg.rateLimit.maxStreamsPerKey,
-    retryMs: () => opts.context().config.events.retryMs
+    retryMs: () => opts.context().config.events.retryMs,
+    sseFaults: first.shared === undefined ? undefined : (plan, t) => first.shared!.faults.sse(plan, t)
   })
 
   function keyState (keyId: string): 'live' | 'revoked' | 'expired' {
@@ -64,7 +67,8 @@ export function createEventStreams (opts: EventStreamsOptions) {
       registry.remove(s)
       planner.release(s.keyId)
       ;(s.owner as (stream: SseStream) => void)(s)
-    }
+    },
+    ...(opts.onError === undefined ? {} : { onError: opts.onError })
   }
 
   return {
@@ -118,6 +122,8 @@ export function createEventStreams (opts: EventStreamsOptions) {
         record('resume', { streamId, tenant: auth.tenantId, keyId: auth.keyId, requestId, lastEventId: plan.resume.id, via: plan.resume.via, from: (after ?? plan.resume.id) + 1 })
       }
       if (duplicateUpTo > 0) stream.fault('sse-duplicate', { count: faults!.duplicate, from: after! + 1, to: duplicateUpTo, labels: faults!.labels })
+      if (plan.gap !== undefined) stream.faultGap(plan.gap.from, plan.gap.to, faults!.labels)
+      if (plan.gapNext) stream.armGap(faults!.labels)
       // The client may have gone while the plan was made: 'close' has fired already and will not again.
       if (res.destroyed) { stream.onClose(); return stream }
       try {

@@ -2,7 +2,8 @@
 // bound to the key and the body's hash.
 import { ApiError, MESSAGES } from '../errors.ts'
 import type { AuthContext, RequestState, RouteAccess } from '../types.ts'
-import { bodyHash, IDEMPOTENCY_KEY_RE, type IdempotencyStore, type StoredResponse } from '../domain/idempotency-store.ts'
+import { bodyHash, IDEMPOTENCY_KEY_RE, type BeginResult, type IdempotencyStore, type StoredResponse } from '../domain/idempotency-store.ts'
+import type { SharedIdempotencyStore } from '../domain/shared/index.ts'
 
 const badIdempotencyKey = new ApiError('validation_error', 'X-Idempotency-Key must be 1-255 printable ASCII characters.', [{ field: 'X-Idempotency-Key', message: 'must be 1-255 printable characters' }])
 const idempotencyInProgress = new ApiError('idempotency_in_progress', MESSAGES.idempotency_in_progress, [{ field: 'X-Idempotency-Key', message: 'in progress' }])
@@ -25,7 +26,23 @@ export function beginIdempotency (store: IdempotencyStore, method: string, auth:
   if (method !== 'POST' || auth === undefined || access.control === true) return { kind: 'skip' }
   if (header === undefined) return { kind: 'missing' }
   if (typeof header !== 'string' || !IDEMPOTENCY_KEY_RE.test(header)) return { kind: 'refused', key: undefined, error: badIdempotencyKey }
-  const r = store.begin(auth.tenantId, header, bodyHash(body))
+  return started(store.begin(auth.tenantId, header, bodyHash(body)), header)
+}
+
+/**
+ * The same rules with the records in Redis (instances that share state): a duplicate on any instance
+ * is refused or replayed. `hash` receives the body hash, which complete() stores with the answer.
+ */
+export async function beginSharedIdempotency (store: SharedIdempotencyStore, method: string, auth: AuthContext | undefined, access: RouteAccess, header: unknown, body: unknown, hash: (h: string) => void): Promise<IdempotencyStart> {
+  if (method !== 'POST' || auth === undefined || access.control === true) return { kind: 'skip' }
+  if (header === undefined) return { kind: 'missing' }
+  if (typeof header !== 'string' || !IDEMPOTENCY_KEY_RE.test(header)) return { kind: 'refused', key: undefined, error: badIdempotencyKey }
+  const h = bodyHash(body)
+  hash(h)
+  return started(await store.begin(auth.tenantId, header, h), header)
+}
+
+function started (r: BeginResult, header: string): IdempotencyStart {
   switch (r.kind) {
     case 'new': return { kind: 'new', key: header }
     case 'replay': return { kind: 'replay', key: header, response: r.response }
@@ -59,4 +76,14 @@ export function finishIdempotency (store: IdempotencyStore, state: RequestState,
   state.idempotency = 'stored'
   if (statusCode >= 500 || typeof payload !== 'string') store.abandon(auth.tenantId, key)
   else store.complete(auth.tenantId, key, { statusCode, payload, contentType: contentType ?? 'application/json; charset=utf-8' })
+}
+
+/** finishIdempotency with the records in Redis; resolves once the answer (or the forgetting) is stored. */
+export async function finishSharedIdempotency (store: SharedIdempotencyStore, state: RequestState, hash: string, statusCode: number, payload: unknown, contentType: string | undefined): Promise<void> {
+  const auth = state.auth
+  const key = state.idempotencyKey
+  if (state.idempotency !== 'new' || auth === undefined || key === undefined) return
+  state.idempotency = 'stored'
+  if (statusCode >= 500 || typeof payload !== 'string') await store.abandon(auth.tenantId, key)
+  else await store.complete(auth.tenantId, key, hash, { statusCode, payload, contentType: contentType ?? 'application/json; charset=utf-8' })
 }

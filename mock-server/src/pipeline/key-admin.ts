@@ -4,7 +4,8 @@ import { ApiError, MESSAGES, type ErrorDetail } from '../errors.ts'
 import type { AuthContext } from '../types.ts'
 import { describeKey, DEFAULT_SCOPES, type Tenant } from '../domain/key-store.ts'
 import type { LimitDecision } from '../domain/limiter/types.ts'
-import { checkFields, keyFields, objectBody, throwIfDetails } from '../validate.ts'
+import { checkObject, keyFields, objectBody, throwIfDetails } from '../validate.ts'
+import { KEY_CREATE, KEY_FIELD_NAMES } from '../schemas.ts'
 
 const adminTenantMismatch = new ApiError('tenant_mismatch', MESSAGES.tenant_mismatch, [{ field: 'tenantId', message: 'not the admin key\'s tenant' }])
 const adminKeyNotFound = new ApiError('not_found', 'No such key for this tenant.', [{ field: 'id', message: 'unknown key id' }])
@@ -24,8 +25,7 @@ export function keyAdmin (mock: MockContext) {
     create (auth: AuthContext, body: unknown) {
       const o = objectBody(body)
       const d: ErrorDetail[] = []
-      checkFields(o, ['tenantId', 'name', 'scopes', 'rateLimit', 'expiresAt'], d)
-      if (typeof o.tenantId !== 'string') d.push({ field: 'tenantId', message: 'required: the tenant id or slug' })
+      checkObject(KEY_CREATE, o, d, KEY_FIELD_NAMES)
       const input = keyFields(o, d, mock.now(), { scopes: DEFAULT_SCOPES })
       throwIfDetails(d, 'The key')
       const tenant = ownTenant(auth, o.tenantId)

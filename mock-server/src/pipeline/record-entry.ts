@@ -2,6 +2,7 @@
 // key ids, never secrets.
 import type { RequestState } from '../types.ts'
 import type { HeaderBag } from './request-id.ts'
+import { containsKnownSecret, looksSecret, REDACTED } from './secrets.ts'
 
 const KEYISH = /tnz(?:_|%5f)/i
 const KEYISH_SEGMENT = /tnz(?:_|%5f)[^/]*/gi
@@ -30,9 +31,11 @@ export function requestEntry (f: RequestFacts, s: RequestState): Record<string, 
   const url = f.url
   const q = url.indexOf('?')
   let path = q === -1 ? url : url.slice(0, q)
-  // A key pasted where an id belongs (DELETE /api/keys/<key>) is a secret too: redact the segment, flag it.
-  const keyInPath = KEYISH.test(path)
-  if (keyInPath) path = path.replace(KEYISH_SEGMENT, '[REDACTED]')
+  // A key pasted where an id belongs (DELETE /api/keys/<key>), or a piece of a live secret in any
+  // segment, is a secret too: redact the segment, flag it.
+  const keyInPath = KEYISH.test(path) || containsKnownSecret(path)
+  if (keyInPath) path = path.replace(KEYISH_SEGMENT, REDACTED).split('/').map((seg) => (containsKnownSecret(seg) ? REDACTED : seg)).join('/')
+  const idem = s.idempotencyKey
   const rl = s.rateLimit
   const entry: Record<string, unknown> = {
     requestId: f.requestId,
@@ -50,15 +53,19 @@ export function requestEntry (f: RequestFacts, s: RequestState): Record<string, 
     auth: s.authOutcome ?? null,
     code: s.errorCode ?? s.authCode ?? null,
     rateLimit: rl === undefined ? null : { allowed: rl.allowed, limit: rl.limit, remaining: rl.remaining, resetAtMs: rl.resetAtMs, retryAfterS: rl.retryAfterS },
-    idempotencyKey: s.idempotencyKey ?? null,
+    // The client's own string: it may be (part of) its key (1.5).
+    idempotencyKey: idem === undefined ? null : looksSecret(idem) ? REDACTED : idem,
     idempotency: s.idempotency ?? null,
     faults: s.faults === undefined || s.faults.labels.length === 0 ? null : s.faults.labels,
     lostResponse: s.lost === true,
     retryAfterS: f.retryAfter === undefined || f.retryAfter === null ? null : Number(f.retryAfter),
     traceId: s.traceId ?? null
   }
-  if (keyInPath || (q !== -1 && KEYISH.test(url.slice(q)))) entry.secretInUrl = true
-  if (f.method === 'POST' && f.body !== undefined && f.body !== null && KEYISH.test(JSON.stringify(f.body))) entry.secretInBody = true
+  if (keyInPath || (q !== -1 && (KEYISH.test(url.slice(q)) || containsKnownSecret(url.slice(q))))) entry.secretInUrl = true
+  if (f.method === 'POST' && f.body !== undefined && f.body !== null) {
+    const text = typeof f.body === 'string' ? f.body : JSON.stringify(f.body)
+    if (KEYISH.test(text) || containsKnownSecret(text)) entry.secretInBody = true
+  }
   if (f.unsafe) {
     entry.headers = f.headers
     entry.url = url

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto'
 import { ApiError } from '../errors.ts'
 import type { RequestState } from '../types.ts'
+import { containsKnownSecret } from '../domain/secret-windows.ts'
 
 /** Request headers as Node gives them: lower-case names (Fetch `Headers` turned into an object fits too). */
 export type HeaderBag = Record<string, string | string[] | undefined>
@@ -32,9 +33,12 @@ export function createRequestIdGenerator (): () => string {
   }
 }
 
-/** The client's X-Request-Id when it is 1-128 allowed chars and not key-shaped, else a fresh one. */
+/**
+ * The client's X-Request-Id when it is 1-128 allowed chars, not key-shaped and holds no 12-char run of
+ * a live secret, else a fresh one: the id is echoed in a header, every answer and every log line.
+ */
 export function requestIdFor (header: unknown, next: () => string): string {
-  return typeof header === 'string' && REQUEST_ID_RE.test(header) && !KEYISH_ID_RE.test(header) ? header : next()
+  return typeof header === 'string' && REQUEST_ID_RE.test(header) && !KEYISH_ID_RE.test(header) && !containsKnownSecret(header) ? header : next()
 }
 
 const NETWORKS = new Set(['devnet', 'testnet', 'mainnet'])

@@ -1,5 +1,10 @@
 // Secret detection for what the record keeps (contract 2.1, 7.3): the one test of "could this carry
-// a key" that the record entry, the stream's subjects and the spans all use.
+// a key" that the record entry, the stream's subjects and the spans all use. A key is caught by its
+// shape (`tnz_`, raw or encoded, or a long mixed-case base64 run); a piece of a live key's secret, 12
+// characters or more, by the fingerprints of domain/secret-windows.ts.
+import { containsKnownSecret } from '../domain/secret-windows.ts'
+
+export { containsKnownSecret, redactSecrets, REDACTED } from '../domain/secret-windows.ts'
 
 /** `tnz_` or its percent-encoded form: the start of a Tenzro key (contract 2.1). */
 const KEY_START = /tnz(?:_|%5f)/i
@@ -20,10 +25,11 @@ function secretRun (s: string): boolean {
 
 /** Whether `s` could carry a key, raw, percent-encoded or base64-encoded. */
 export function looksSecret (s: string): boolean {
-  if (secretRun(s)) return true
+  if (secretRun(s) || containsKnownSecret(s)) return true
   if (s.includes('%')) {
     try {
-      return secretRun(decodeURIComponent(s))
+      const decoded = decodeURIComponent(s)
+      return secretRun(decoded) || containsKnownSecret(decoded)
     } catch {
       return true
     }

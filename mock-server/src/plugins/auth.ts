@@ -3,12 +3,28 @@
 // run too; every attempt's outcome lands on request.state for the one log line and the record (2.7).
 import fp from 'fastify-plugin'
 import type { KeyStore } from '../domain/key-store.ts'
+import { ApiError, MESSAGES } from '../errors.ts'
 import { applyAuth, authenticate } from '../pipeline/index.ts'
 
-export default fp(async function auth (app, opts: { keys: () => KeyStore }) {
+const stateUnavailable = new ApiError('service_unavailable', MESSAGES.service_unavailable, [{ field: 'retryAfter', message: '1' }], { 'retry-after': '1' })
+
+export default fp(async function auth (app, opts: { keys: () => KeyStore, catchUp?: (() => Promise<void>) | undefined }) {
+  const { catchUp } = opts
   app.addRequestStep(function authStep (request) {
     if (request.is404) return undefined
     const r = authenticate(request.headers, opts.keys(), request.state.config)
+    // Shared state: a key made on another instance a moment ago may not be applied here yet. Ask for
+    // every change stored until now, then decide (only on this miss; a known key answers at once).
+    if (catchUp !== undefined && !r.ok && r.code === 'invalid_api_key' && r.keyRef !== undefined) {
+      return catchUp().then(() => {
+        const again = authenticate(request.headers, opts.keys(), request.state.config)
+        applyAuth(request.state, again)
+        return again.ok ? undefined : again.error
+      }, () => {
+        applyAuth(request.state, r)
+        return stateUnavailable
+      })
+    }
     applyAuth(request.state, r)
     return r.ok ? undefined : r.error
   })

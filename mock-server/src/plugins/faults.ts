@@ -9,11 +9,23 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOption
 import type { MockContext } from '../context.ts'
 import { faultError, restFaultsFor } from '../pipeline/index.ts'
 import { addRouteHook } from './request-context.ts'
+import { ApiError, MESSAGES } from '../errors.ts'
+
+const stateUnavailable = new ApiError('service_unavailable', MESSAGES.service_unavailable, [{ field: 'retryAfter', message: '1' }], { 'retry-after': '1' })
 
 export default fp(async function faults (app, opts: { context: () => MockContext }) {
   app.addRequestStep(function faultStep (request) {
     const s = request.state
-    if (s.auth !== undefined) s.faults = restFaultsFor(opts.context().faults, s.auth, request.method, s.route ?? '')
+    if (s.auth === undefined) return undefined
+    const mock = opts.context()
+    const plan = mock.faults
+    // Instances that share state count a plan's faults together (domain/shared/fault-counters.ts).
+    if (mock.shared !== undefined && plan.hasRest) {
+      const a = s.auth
+      return mock.shared.faults.rest(plan, { tenantId: a.tenantId, tenantSlug: a.tenantSlug, keyId: a.keyId, method: request.method, route: s.route ?? '' }, request.method === 'POST')
+        .then((d) => { s.faults = d; return undefined }, () => stateUnavailable)
+    }
+    s.faults = restFaultsFor(plan, s.auth, request.method, s.route ?? '')
     return undefined
   })
 

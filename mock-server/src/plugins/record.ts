@@ -61,7 +61,7 @@ export default fp(async function record (app, opts: { context: () => MockContext
     const entry = requestEntry(facts, s)
     facts.body = undefined
     facts.headers = {}
-    const line = opts.context().record.appendJson('request', entry)
+    const line = opts.context().record.appendJson('request', entry, s)
     if (!opts.log.enabled) return
     if (pending === '') setImmediate(flush)
     pending += logPrefix + Date.now() + ',"service":"tenzro-mock","msg":"request","reqId":"' + request.id + '",' + line.slice(1) + '\n'

@@ -9,6 +9,7 @@ import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import type { ApiError } from '../errors.ts'
 import { checkCommonHeaders, newRequestState } from '../pipeline/index.ts'
+import { framingRefusal, trackInFlight } from '../http-layer.ts'
 import type { RequestState } from '../types.ts'
 
 /** One step of the request pipeline: the refusal to answer with, undefined to go on, or a promise of either. */
@@ -67,7 +68,8 @@ export default fp(async function requestContext (app) {
     request.state = state
     reply.header('x-request-id', request.id)
     reply.header('x-api-version', '1')
-    const refusal = checkCommonHeaders(request.headers)
+    trackInFlight(request)
+    const refusal = framingRefusal(request.raw) ?? checkCommonHeaders(request.headers)
     if (refusal !== undefined) { done(refusal); return }
     run(request, reply, 0, done)
   })

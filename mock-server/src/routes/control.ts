@@ -5,9 +5,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { ApiError } from '../errors.ts'
 import { validateFaultPlan } from '../domain/fault-plan.ts'
 import { dataEnvelope } from '../pipeline/index.ts'
-import { DEFAULT_SCOPES, SLUG_RE } from '../domain/key-store.ts'
+import { DEFAULT_SCOPES } from '../domain/key-store.ts'
+import { checkObject, checkQuery, keyFields, objectBody, throwIfDetails } from '../validate.ts'
+import { HARNESS_KEY_CREATE, HARNESS_TENANT_CREATE, KEY_FIELD_NAMES, RECORD_QUERY } from '../schemas.ts'
 import { hostileEvents, hostileWallets } from '../domain/hostile.ts'
-import { checkFields, keyFields, objectBody, throwIfDetails } from '../validate.ts'
 import type { ErrorDetail } from '../errors.ts'
 
 export default async function controlRoutes (app: FastifyInstance) {
@@ -18,10 +19,8 @@ export default async function controlRoutes (app: FastifyInstance) {
   app.post('/__harness/tenants', { config }, function (request, reply) {
     const o = objectBody(request.body ?? {})
     const d: ErrorDetail[] = []
-    checkFields(o, ['slug', 'rateLimit', 'quota', 'scopes', 'name', 'network'], d)
-    if (o.slug !== undefined && (typeof o.slug !== 'string' || !SLUG_RE.test(o.slug))) d.push({ field: 'slug', message: 'must be 1-32 chars of [a-z0-9] (contract 2.1)' })
-    else if (typeof o.slug === 'string' && app.mock.keys.tenant(o.slug) !== undefined) d.push({ field: 'slug', message: 'a tenant with this slug exists' })
-    if (o.quota !== undefined && (typeof o.quota !== 'number' || !Number.isInteger(o.quota) || o.quota < 1)) d.push({ field: 'quota', message: 'must be an integer >= 1 (requests per window for the whole tenant)' })
+    checkObject(HARNESS_TENANT_CREATE, o, d, KEY_FIELD_NAMES)
+    if (typeof o.slug === 'string' && !d.some((x) => x.field === 'slug') && app.mock.keys.tenant(o.slug) !== undefined) d.push({ field: 'slug', message: 'a tenant with this slug exists' })
     const input = keyFields(o, d, app.mock.now(), { scopes: DEFAULT_SCOPES })
     throwIfDetails(d, 'The tenant')
     const slug = typeof o.slug === 'string' ? o.slug : app.mock.keys.freeSlug()
@@ -33,8 +32,7 @@ export default async function controlRoutes (app: FastifyInstance) {
   app.post('/__harness/keys', { config }, function (request, reply) {
     const o = objectBody(request.body)
     const d: ErrorDetail[] = []
-    checkFields(o, ['tenant', 'name', 'scopes', 'rateLimit', 'expiresAt', 'network'], d)
-    if (typeof o.tenant !== 'string') d.push({ field: 'tenant', message: 'required: the tenant id or slug' })
+    checkObject(HARNESS_KEY_CREATE, o, d, KEY_FIELD_NAMES)
     const input = keyFields(o, d, app.mock.now(), { scopes: DEFAULT_SCOPES })
     throwIfDetails(d, 'The key')
     const tenant = app.mock.keys.tenant(o.tenant as string)
@@ -64,8 +62,7 @@ export default async function controlRoutes (app: FastifyInstance) {
   app.post<{ Params: { tenant: string } }>('/__harness/tenants/:tenant/hostile', { config }, async function (request, reply) {
     const o = objectBody(request.body ?? {})
     const d: ErrorDetail[] = []
-    checkFields(o, ['events', 'wallets'], d)
-    for (const f of ['events', 'wallets'] as const) if (o[f] !== undefined && typeof o[f] !== 'boolean') d.push({ field: f, message: 'must be true or false (default true)' })
+    checkObject({ type: 'object', properties: { events: { type: 'boolean', 'x-message': 'must be true or false (default true)' }, wallets: { type: 'boolean', 'x-message': 'must be true or false (default true)' } }, additionalProperties: false }, o, d)
     throwIfDetails(d, 'The hostile payload request')
     const tenant = app.mock.keys.tenant(request.params.tenant)
     if (tenant === undefined) throw noTenant('tenant')
@@ -91,9 +88,11 @@ export default async function controlRoutes (app: FastifyInstance) {
     reply.send(ok(request, app.mock.keys.tenants().map((t) => ({ id: t.id, slug: t.slug, quota: t.quota ?? null, wallets: app.mock.wallets.count(t.id) }))))
   })
 
-  app.get('/__harness/faults', { config }, function (request, reply) {
+  app.get('/__harness/faults', { config }, async function (request, reply) {
     const plan = app.mock.faults
-    reply.send(ok(request, { seed: plan.seed, faults: plan.spec.faults, stats: plan.stats() }))
+    // With shared state the counts are every instance's (domain/shared/fault-counters.ts).
+    const stats = app.mock.shared === undefined ? plan.stats() : await app.mock.shared.faults.stats(plan)
+    return reply.send(ok(request, { seed: plan.seed, faults: plan.spec.faults, stats }))
   })
 
   app.put('/__harness/faults', { config }, function (request, reply) {
@@ -107,12 +106,21 @@ export default async function controlRoutes (app: FastifyInstance) {
     reply.send(ok(request, {}))
   })
 
-  app.get('/__harness/record', { config }, function (request, reply) {
-    const q = request.query as Record<string, unknown>
-    let after = 0
-    if (q.after !== undefined) {
-      if (typeof q.after !== 'string' || !/^\d{1,15}$/.test(q.after)) throw new ApiError('validation_error', 'after must be a record sequence number.', [{ field: 'after', message: 'must be a non-negative integer' }])
-      after = Number(q.after)
+  app.get('/__harness/record', { config }, async function (request, reply) {
+    const d: ErrorDetail[] = []
+    const q = checkQuery(RECORD_QUERY, request.query, d)
+    if (d.length > 0) throw new ApiError('validation_error', 'after must be a record sequence number.', d)
+    const after = (q.after as number | undefined) ?? 0
+    const shared = app.mock.shared?.record
+    if (shared !== undefined) {
+      // Instances that share state: every instance's entries, in one order (domain/shared/record.ts).
+      const stats = await shared.stats()
+      reply
+        .header('x-record-last-seq', String(stats.lastSeq))
+        .header('x-record-dropped', String(stats.dropped))
+        .type('application/x-ndjson')
+        .send(Readable.from(shared.lines(after)))
+      return reply
     }
     const lines = app.mock.record.ndjsonLines(after)
     const stats = app.mock.record.stats()
@@ -121,10 +129,12 @@ export default async function controlRoutes (app: FastifyInstance) {
       .header('x-record-dropped', String(stats.dropped))
       .type('application/x-ndjson')
       .send(Readable.from(lines))
+    return reply
   })
 
-  app.get('/__harness/record/stats', { config }, function (request, reply) {
-    reply.send(ok(request, app.mock.record.stats()))
+  app.get('/__harness/record/stats', { config }, async function (request, reply) {
+    const shared = app.mock.shared?.record
+    return reply.send(ok(request, shared === undefined ? app.mock.record.stats() : { ...await shared.stats(), instance: app.mock.shared!.instance }))
   })
 
   app.post('/__harness/reset', { config }, function (request, reply) {

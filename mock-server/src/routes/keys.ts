@@ -2,21 +2,13 @@
 // with admin:*. An admin key manages its own tenant only (3.4): the rules are pipeline/key-admin.ts
 // `keyAdmin`, shared with the msw handlers.
 import type { FastifyInstance } from 'fastify'
-import { envelopeSchema, errorSchema, keySchema } from '../envelope.ts'
+import { envelopeSchema, errorSchema, keyCreatedSchema, keySchema, keyValidationSchema } from '../envelope.ts'
 import { dataEnvelope, keyAdmin } from '../pipeline/index.ts'
 
 export default async function keyRoutes (app: FastifyInstance) {
   const admin = keyAdmin(app.mock)
-  const created = envelopeSchema({ ...keySchema, properties: { ...keySchema.properties, key: { type: 'string' } } })
-  const validated = {
-    type: 'object',
-    properties: {
-      valid: { type: 'boolean' },
-      tenantId: { type: 'string' },
-      scopes: { type: 'array', items: { type: 'string' } },
-      rateLimit: { type: 'object', properties: { limit: { type: 'integer' }, remaining: { type: 'integer' }, resetsAt: { type: 'string' } } }
-    }
-  }
+  const created = envelopeSchema(keyCreatedSchema)
+  const validated = keyValidationSchema
 
   for (const prefix of ['/api/keys', '/api/apikeys']) {
     app.post(prefix, { config: { admin: true }, schema: { response: { 201: created, '4xx': errorSchema } } }, function (request, reply) {

@@ -16,12 +16,20 @@ export function eventBody (e: StoredEvent) {
 
 /**
  * `id: <seq>\nevent: <subject>\ndata: <json>\n\n`. JSON.stringify never emits a raw line break, so the
- * body is always one `data:` line.
+ * body is always one `data:` line. Never throws: an event whose data cannot be serialised (nested past
+ * the stack, a BigInt, a cycle: the public and control APIs refuse such data, a backend might not)
+ * gives undefined, and the stream sends a gap for its id instead (contract 4.4).
  */
-export function frameOf (e: StoredEvent): Buffer {
+export function frameOf (e: StoredEvent): Buffer | undefined {
   let f = frames.get(e)
   if (f === undefined) {
-    f = Buffer.from(`id: ${e.seq}\nevent: ${e.subject}\ndata: ${JSON.stringify(eventBody(e))}\n\n`)
+    let json: string
+    try {
+      json = JSON.stringify(eventBody(e))
+    } catch {
+      return undefined
+    }
+    f = Buffer.from(`id: ${e.seq}\nevent: ${e.subject}\ndata: ${json}\n\n`)
     frames.set(e, f)
   }
   return f

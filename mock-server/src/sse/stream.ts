@@ -20,7 +20,7 @@ function flushTick (s: SseStream): void {
 }
 
 /** Why the server ended a stream. `client` means the client went away. */
-export type CloseReason = 'client' | 'fault' | 'revoked' | 'expired' | 'slow-consumer' | 'reset' | 'shutdown' | 'backend-error'
+export type CloseReason = 'client' | 'fault' | 'revoked' | 'expired' | 'slow-consumer' | 'reset' | 'shutdown' | 'backend-error' | 'internal-error'
 
 /** What every stream of one app shares: built once when the route registers. */
 export interface SseContext {
@@ -31,6 +31,8 @@ export interface SseContext {
   now: () => number
   /** Runs once when the response has closed, whoever closed it. */
   onClosed: (stream: SseStream) => void
+  /** Hears about an unexpected error in one stream (logged by the caller); the stream is closed, nothing else. */
+  onError?: (err: unknown, stream: SseStream) => void
 }
 
 export interface SseStreamInit {
@@ -55,6 +57,7 @@ type StreamResponse = ServerResponse & { [kStream]?: SseStream }
 // Shared listeners: the stream hangs off the response, so no per-stream bound functions.
 function onResponseDrain (this: StreamResponse): void { this[kStream]?.onDrain() }
 function onResponseClose (this: StreamResponse): void { this[kStream]?.onClose() }
+
 
 export class SseStream implements EventSink {
   readonly streamId: string
@@ -84,6 +87,8 @@ export class SseStream implements EventSink {
   private stallDone = false
   /** An afterMs drop fired while `where` asks for a cut inside a frame: cut the next one. */
   private dropArmed = false
+  /** Fault sse-gap with nothing after the resume id yet: the next event is announced as lost (its labels). */
+  private gapNext: string[] | undefined
   private timers: NodeJS.Timeout[] | undefined
   /** Frames waiting to be written as one chunk (replay), flushed when big enough or at the end of the tick. */
   private batch: Buffer[] | undefined
@@ -131,14 +136,54 @@ export class SseStream implements EventSink {
     this.ctx.record('fault', this.entry(fields))
   }
 
+  /** Fault sse-gap (7.2): announce `from..to` as lost, before anything else the stream sends (4.4). */
+  faultGap (from: number, to: number, labels: string[]): void {
+    this.fault('sse-gap', { from, to, labels })
+    this.gap(from, to)
+  }
+
+  /** Fault sse-gap on a resume with nothing after its id yet: the next event is the one lost. */
+  armGap (labels: string[]): void {
+    this.gapNext = labels
+  }
+
   // ---- EventSink --------------------------------------------------------------------------------
 
-  event (e: StoredEvent): boolean {
+  // Every way into a stream (the log's sink calls, socket events, timers, the heartbeat) catches: an
+  // error in one stream ends that stream, recorded and reported, and never reaches the event log's
+  // publish loop, another stream or the process. Plain try/catch: nothing allocated per event.
+  event (e: StoredEvent): boolean { try { return this.eventUnguarded(e) } catch (err) { this.fail(err); return false } }
+  gap (from: number, to: number): void { try { this.gapUnguarded(from, to) } catch (err) { this.fail(err) } }
+  heartbeat (): void { try { this.heartbeatUnguarded() } catch (err) { this.fail(err) } }
+  flushScheduled (): void { try { this.flushScheduledUnguarded() } catch (err) { this.fail(err) } }
+  onDrain (): void { try { this.onDrainUnguarded() } catch (err) { this.fail(err) } }
+
+  /** Close this stream after an unexpected error: recorded (7.3), reported, the socket destroyed. */
+  fail (err: unknown): void {
+    if (this.reason === 'internal-error') return
+    this.reason = 'internal-error'
+    this.closed = true
+    try {
+      const name = err instanceof Error ? err.name : typeof err
+      this.ctx.record('drop', this.entry({ reason: 'internal-error', error: name, lastId: this.lastId ?? null }))
+      this.ctx.onError?.(err, this)
+    } catch { /* recording must not throw either */ }
+    try { this.sub?.pause() } catch { /* the subscription is closed with the response */ }
+    this.res.destroy()
+  }
+
+  private eventUnguarded (e: StoredEvent): boolean {
     if (this.closed) return false
     // 2.5: nothing published after a revocation or expiry goes out, whatever the heartbeat timer says.
     const state = this.ctx.keyState(this.keyId)
     if (state !== 'live') { this.end(state); return false }
     if (!this.filter(e.subject)) return true
+    if (this.gapNext !== undefined) {
+      const labels = this.gapNext
+      this.gapNext = undefined
+      this.faultGap(e.seq, e.seq, labels)
+      return true
+    }
     if (this.stalled) { this.pending = e; return false }
     const f = this.faults
     if (f !== undefined) {
@@ -153,7 +198,15 @@ export class SseStream implements EventSink {
         return false
       }
     }
-    const ok = this.out(frameOf(e))
+    const frame = frameOf(e)
+    if (frame === undefined) {
+      // Not serialisable: the client is told this one id is lost (4.4) instead of the stream dying.
+      this.out(gapFrame(e.seq, e.seq))
+      this.lastId = e.seq
+      this.ctx.record('frame', this.entry({ id: e.seq, event: 'stream.gap', from: e.seq, to: e.seq, reason: 'unserializable' }))
+      return true
+    }
+    const ok = this.out(frame)
     this.sent++
     this.lastId = e.seq
     // One literal with every field: one shape, no property additions on the per-frame path.
@@ -166,7 +219,7 @@ export class SseStream implements EventSink {
     return ok
   }
 
-  gap (from: number, to: number): void {
+  private gapUnguarded (from: number, to: number): void {
     if (this.closed) return
     this.out(gapFrame(from, to))
     this.lastId = to
@@ -186,7 +239,7 @@ export class SseStream implements EventSink {
   // ---- timers, heartbeats, faults -----------------------------------------------------------------
 
   /** One shared timer calls this for every stream (contract 4.3, 2.5). */
-  heartbeat (): void {
+  private heartbeatUnguarded (): void {
     if (this.closed) return
     const state = this.ctx.keyState(this.keyId)
     if (state !== 'live') { this.end(state); return }
@@ -197,7 +250,7 @@ export class SseStream implements EventSink {
   }
 
   private timer (ms: number, fn: () => void): void {
-    const t = setTimeout(fn, ms)
+    const t = setTimeout(() => { try { fn() } catch (err) { this.fail(err) } }, ms)
     t.unref()
     if (this.timers === undefined) this.timers = [t]
     else this.timers.push(t)
@@ -232,7 +285,8 @@ export class SseStream implements EventSink {
   /** Fault sse-drop (7.2): cut the connection, between frames or inside the frame of `e`. */
   private dropAt (e: StoredEvent | undefined, where: 'between-frames' | 'after-id' | 'before-blank'): void {
     this.flush()
-    if (e !== undefined && where !== 'between-frames') this.res.write(partialFrame(frameOf(e), where))
+    const frame = e === undefined ? undefined : frameOf(e)
+    if (frame !== undefined && where !== 'between-frames') this.res.write(partialFrame(frame, where))
     this.ctx.record('drop', this.entry({ reason: 'fault', where, atId: e?.seq ?? null, lastId: this.lastId ?? null, sent: this.sent, live: this.isLive, labels: this.faults!.labels }))
     this.reason = 'fault'
     this.cut()
@@ -275,7 +329,7 @@ export class SseStream implements EventSink {
   }
 
   /** The end-of-tick flush: a replay that filled the socket waits for its drain. */
-  flushScheduled (): void {
+  private flushScheduledUnguarded (): void {
     this.flushPending = false
     if (!this.flush() && !this.isLive && !this.closed) this.sub?.pause()
   }
@@ -301,7 +355,7 @@ export class SseStream implements EventSink {
     this.res.end()
   }
 
-  onDrain (): void {
+  private onDrainUnguarded (): void {
     if (!this.closed && !this.stalled) this.sub?.resume()
   }
 

@@ -372,7 +372,8 @@ export const CASES: ParityCase[] = [
       expect(head.status).toBe(200)
       expect(head.headers['x-ratelimit-remaining']).toBe('97')
       const put = await observe('PUT on a POST route', await t.fetch(`${t.baseUrl}/api/wallet/create`, { method: 'PUT', headers: headersOf(k) }))
-      expect(put.status).toBe(404)
+      expect(put.status).toBe(405)
+      expect(put.headers.allow).toBe('POST')
       return [echoed, keyish, network, health, eventsHealth, versionOn404, slash, head, put, await recordView(t)]
     }
   },

@@ -7,10 +7,15 @@
 //
 // Live events: per tenant, one ordered consumer (the "tail") per instance, started at the stream's
 // last sequence + 1 the first time a client of this instance follows that tenant; it hands each event
-// to the live subscriptions, decoded once and shared. Replay: a subscription behind the tail reads
-// through its own ordered consumer that starts after the requested sequence, and joins the tail's live
-// set once its cursor reaches the tail's. Both sides compare sequences against one cursor, so the
-// switch neither skips nor repeats an event.
+// to the live subscriptions, decoded once and shared. Replay: a subscription behind the tail is handed
+// the events the tail still holds (its ring: the last `capacity` events it decoded, like the memory
+// log's) in the same loop as the memory log; only events older than the ring are read through the
+// subscription's own ordered consumer, and those go into the ring too. So a replayed event is decoded
+// once per instance, and every stream that replays it writes the same StoredEvent and so the same frame
+// Buffer (sse/frames.ts), as live streams do. A subscription joins the tail's live set once its cursor
+// reaches the tail's. Every side compares sequences against one cursor, so no switch skips or repeats
+// an event.
+import { randomUUID } from 'node:crypto'
 import { connect } from '@nats-io/transport-node'
 import type { NatsConnection } from '@nats-io/transport-node'
 import {
@@ -25,7 +30,11 @@ const STREAM_PREFIX = 'TENZRO_EVENTS_'
 const SUBJECT_PREFIX = 'tenzro.events.'
 /** Messages a replay consumer pulls ahead; bounds what a paused replay holds in memory. */
 const REPLAY_PULL = 256
+/** Events handed over per turn of the event loop when replaying from the ring (as the memory log). */
+const REPLAY_BATCH = 1024
 const TOKEN_RE = /^[A-Za-z0-9_-]{1,64}$/
+/** Attempts per publish when the stream is not answering yet (see publish). */
+const PUBLISH_TRIES = 5
 
 /** A tenant id as one NATS subject token and stream-name suffix. UUIDs pass as they are. */
 export function tenantToken (tenantId: string): string {
@@ -44,11 +53,26 @@ interface Tail {
   last: number
   subs: Set<CursorSubscription>
   messages: ConsumerMessages | undefined
+  /** Decoded events by `seq % ring.length`; a slot is valid for seq s when its event's seq is s. */
+  ring: Array<StoredEvent | undefined>
 }
 
+/** The ring's event for `seq`, if it holds it. */
+function held (tail: Tail, seq: number): StoredEvent | undefined {
+  const e = tail.ring[seq % tail.ring.length]
+  return e !== undefined && e.seq === seq ? e : undefined
+}
+
+/** The message as a StoredEvent: the ring's if it holds it, else decoded once and kept unless the slot holds a newer one. */
 function decode (tail: Tail, m: JsMsg): StoredEvent {
+  const seq = m.seq
+  const slot = seq % tail.ring.length
+  const e = tail.ring[slot]
+  if (e !== undefined && e.seq === seq) return e
   const w = m.json<Wire>()
-  return { seq: m.seq, tenantId: tail.tenantId, subject: m.subject.slice(tail.prefix.length), publishedAtMs: w.t, data: w.d }
+  const d: StoredEvent = { seq, tenantId: tail.tenantId, subject: m.subject.slice(tail.prefix.length), publishedAtMs: w.t, data: w.d }
+  if (e === undefined || e.seq < seq) tail.ring[slot] = d
+  return d
 }
 
 class NatsSubscription extends CursorSubscription {
@@ -59,6 +83,8 @@ class NatsSubscription extends CursorSubscription {
   private replaying = false
   private replayMessages: ConsumerMessages | undefined
   private wake: (() => void) | undefined
+  private pumping = false
+  private scheduled = false
 
   constructor (tail: Tail, cursor: number, firstSeq: number, sink: EventSink, js: JetStreamClient, owner: Set<CursorSubscription>) {
     super(cursor, sink, owner)
@@ -93,10 +119,34 @@ class NatsSubscription extends CursorSubscription {
     this.catchUp()
   }
 
-  /** Live if the cursor has reached the tail, else replay from JetStream until it has. */
+  /** Live if the cursor has reached the tail, else replay (from the ring, then JetStream) until it has. */
   private catchUp (): void {
-    if (this.cursor >= this.tail.last) this.goLive()
-    else if (!this.replaying) void this.replay()
+    if (this.replaying) return
+    this.pump()
+  }
+
+  /** Hand over the ring's events after the cursor until caught up, paused, a batch is done, or the ring lacks the next one. */
+  private pump (): void {
+    this.scheduled = false
+    if (this.pumping || this.replaying) return
+    this.pumping = true
+    const tail = this.tail
+    let n = 0
+    while (!this.paused && !this.closed) {
+      if (this.cursor >= tail.last) { this.goLive(); break }
+      const e = held(tail, this.cursor + 1)
+      if (e === undefined) { void this.replay(); break }
+      if (++n > REPLAY_BATCH) { this.schedule(); break }
+      this.cursor = e.seq
+      if (!this.sink.event(e)) this.paused = true
+    }
+    this.pumping = false
+  }
+
+  private schedule (): void {
+    if (this.scheduled || this.closed) return
+    this.scheduled = true
+    setImmediate(() => { this.pump() })
   }
 
   private goLive (): void {
@@ -108,6 +158,7 @@ class NatsSubscription extends CursorSubscription {
   private async replay (): Promise<void> {
     this.replaying = true
     let messages: ConsumerMessages | undefined
+    let failed = false
     try {
       const consumer = await this.js.consumers.get(this.tail.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.cursor + 1 })
       if (this.closed) return
@@ -130,14 +181,18 @@ class NatsSubscription extends CursorSubscription {
           this.goLive()
           break
         }
+        // The ring holds the rest (the tail's events, or another replay's): hand those over from it.
+        if (held(this.tail, this.cursor + 1) !== undefined) break
       }
     } catch (err) {
+      failed = true
       if (!this.closed) this.sink.error(err instanceof Error ? err : new Error(String(err)))
     } finally {
       this.replaying = false
       this.replayMessages = undefined
       messages?.stop()
     }
+    if (!failed && !this.closed && !this.paused && !this.live) this.pump()
   }
 
 }
@@ -172,6 +227,9 @@ export async function createNatsEventLog ({ url, capacity, now = Date.now, stora
   const subscriptions = new Set<CursorSubscription>()
   let published = 0
   let closed = false
+  /** Unique per connection: message ids are `<instance>.<counter>`. */
+  const instance = randomUUID()
+  let msgCounter = 0
 
   function ensureStream (tenantId: string): Promise<string> {
     let p = streams.get(tenantId)
@@ -200,6 +258,7 @@ export async function createNatsEventLog ({ url, capacity, now = Date.now, stora
   function onTailMessage (tail: Tail, m: JsMsg): void {
     if (m.seq <= tail.last) return
     const e = decode(tail, m)
+    tail.ring[e.seq % tail.ring.length] = e
     tail.last = e.seq
     for (const sub of tail.subs) sub.deliver(e)
   }
@@ -210,7 +269,7 @@ export async function createNatsEventLog ({ url, capacity, now = Date.now, stora
       p = (async () => {
         const stream = await ensureStream(tenantId)
         const info = await jsm.streams.info(stream)
-        const tail: Tail = { tenantId, stream, prefix: `${SUBJECT_PREFIX}${tenantToken(tenantId)}.`, last: info.state.last_seq, subs: new Set(), messages: undefined }
+        const tail: Tail = { tenantId, stream, prefix: `${SUBJECT_PREFIX}${tenantToken(tenantId)}.`, last: info.state.last_seq, subs: new Set(), messages: undefined, ring: new Array(capacity) }
         const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: tail.last + 1 })
         tail.messages = await consumer.consume({ callback: (m) => onTailMessage(tail, m) })
         return tail
@@ -235,7 +294,10 @@ export async function createNatsEventLog ({ url, capacity, now = Date.now, stora
       const token = tenantToken(tenantId)
       await ensureStream(tenantId)
       const publishedAtMs = now()
-      const ack = await js.publish(`${SUBJECT_PREFIX}${token}.${subject}`, JSON.stringify({ t: publishedAtMs, d: data }))
+      // A stream another instance has just created can answer "no responders" for a moment. The client
+      // retries that (and timeouts) with backoff; the message id makes JetStream store a retried
+      // message once (its duplicate window), so a retry never becomes a second event.
+      const ack = await js.publish(`${SUBJECT_PREFIX}${token}.${subject}`, JSON.stringify({ t: publishedAtMs, d: data }), { retries: PUBLISH_TRIES, msgID: `${instance}.${++msgCounter}` })
       published++
       return { seq: ack.seq, tenantId, subject, publishedAtMs, data }
     },
@@ -258,12 +320,21 @@ export async function createNatsEventLog ({ url, capacity, now = Date.now, stora
       return sub
     },
 
+    async position (tenantId: string): Promise<number> {
+      // The tail is started alongside, so the subscription that follows usually finds it ready.
+      const [w] = await Promise.all([window(tenantId), ensureTail(tenantId)])
+      return w.lastSeq
+    },
+
     window,
 
     async reset () {
       const names: string[] = []
       for await (const name of jsm.streams.names()) if (name.startsWith(STREAM_PREFIX)) names.push(name)
       await Promise.all(names.map((n) => jsm.streams.purge(n)))
+      for (const p of tails.values()) {
+        try { (await p).ring.fill(undefined) } catch { /* never started */ }
+      }
     },
 
     healthy () {

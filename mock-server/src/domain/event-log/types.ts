@@ -77,6 +77,14 @@ export interface EventLog {
    * Delivery starts after the promise resolves.
    */
   subscribe (tenantId: string, opts: SubscribeOptions, sink: EventSink): Promise<Subscription>
+  /**
+   * Where a stream opened now starts: the tenant's newest sequence, read from the store every instance
+   * writes to. A caller that awaits it before telling the client the stream is open (the `retry:`
+   * frame) and then subscribes with `after` set to it gets every event stored after that point,
+   * whichever instance stored it (4.4). Backends whose subscribe() registers synchronously with the
+   * only writer (memory) leave it out: there `after: undefined` is already exact.
+   */
+  position? (tenantId: string): Promise<number>
   /** The tenant's retained window. */
   window (tenantId: string): Promise<EventWindow>
   /**

@@ -1,6 +1,7 @@
 // The concurrent event-stream cap of contract 5.5 (default 5 per key): the events route acquires a
 // slot when a stream opens (429 too_many_streams when none is free) and releases it when the stream
-// closes. Counts live in this process only: each mock instance caps its own streams.
+// closes. Counts live in this process; instances that share state put the count over all of them
+// around it (domain/shared/stream-slots.ts).
 
 export function createStreamSlots ({ max }: { max: number }) {
   if (!Number.isInteger(max) || max < 1) throw new TypeError(`stream slots: max must be an integer >= 1, got ${max}`)

@@ -1,0 +1,65 @@
+// The noisy neighbour of the `shared-key` profile: the harness itself spends the client's key at a
+// steady rate above its limit, so the client meets the limiter's real 429s, with the headers a real
+// API sends (contract 5.2, 5.3), instead of injected ones. No k6: a timer and fetch. Its requests are
+// named `X-Request-Id: <LOADER_REQUEST_PREFIX><n>`, so the harness can leave them out of the
+// evidence that judges the client.
+export const LOADER_REQUEST_PREFIX = 'tenzro-harness-loader-'
+
+export interface LoaderOptions {
+  baseUrl: string
+  apiKey: string
+  tenantId: string
+  /** Requests per second, spread evenly. */
+  ratePerS: number
+  fetch?: typeof fetch
+  now?: () => number
+  /** At most this many requests in flight; beyond it a tick is skipped and counted (default 64). */
+  maxInFlight?: number
+}
+
+export interface LoaderStats { sent: number, ok: number, limited: number, other: number, failed: number, skipped: number }
+
+export function startLoader (o: LoaderOptions): { stop: () => Promise<LoaderStats>, stats: () => LoaderStats } {
+  if (!(o.ratePerS > 0)) throw new TypeError('ratePerS must be > 0')
+  const f = o.fetch ?? fetch
+  const now = o.now ?? Date.now
+  const max = o.maxInFlight ?? 64
+  const stats: LoaderStats = { sent: 0, ok: 0, limited: 0, other: 0, failed: 0, skipped: 0 }
+  const inFlight = new Set<Promise<void>>()
+  const started = now()
+  const url = o.baseUrl.replace(/\/+$/, '') + '/api/wallet/list?limit=1'
+  const headers = { 'x-api-key': o.apiKey, 'x-tenant-id': o.tenantId, accept: 'application/json' }
+  let stopped = false
+
+  function one (): void {
+    if (inFlight.size >= max) { stats.skipped++; return }
+    const n = stats.sent++
+    const p = f(url, { headers: { ...headers, 'x-request-id': `${LOADER_REQUEST_PREFIX}${n}` }, signal: AbortSignal.timeout(10_000) })
+      .then(async (res) => {
+        await res.arrayBuffer()
+        if (res.status === 200) stats.ok++
+        else if (res.status === 429) stats.limited++
+        else stats.other++
+      }, () => { stats.failed++ })
+      .finally(() => { inFlight.delete(p) })
+    inFlight.add(p)
+  }
+
+  // Every tick sends what is due by now: steady on average even when a timer fires late.
+  const tickMs = Math.max(5, Math.min(100, 1000 / o.ratePerS))
+  const timer = setInterval(() => {
+    if (stopped) return
+    const due = Math.floor(((now() - started) / 1000) * o.ratePerS) - stats.sent - stats.skipped
+    for (let i = 0; i < due; i++) one()
+  }, tickMs)
+
+  return {
+    stats: () => ({ ...stats }),
+    async stop () {
+      stopped = true
+      clearInterval(timer)
+      await Promise.all([...inFlight])
+      return { ...stats }
+    }
+  }
+}
