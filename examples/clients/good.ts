@@ -17,6 +17,8 @@ const client = createTenzroClient({
   baseUrl: env.baseUrl,
   apiKey: env.apiKey,
   tenantId: env.tenantId,
+  // The network the key is for, when the harness says (the environments drill binds the key to one).
+  ...(process.env.TENZRO_NETWORK === undefined ? {} : { network: process.env.TENZRO_NETWORK as 'devnet' | 'testnet' | 'mainnet' }),
   logger: {
     warn: (o, m) => log('warn', m, o),
     error: (o, m) => log('error', m, o)

@@ -8,6 +8,8 @@ import { applyStrict, renderConsole, totals, writeReports, type HarnessReport, t
 import { PROFILES, SCENARIOS, type Profile } from './profiles.ts'
 import { runSession, type SessionResult } from './session.ts'
 import { ControlError } from './control.ts'
+import { cmdDrill } from './drills/command.ts'
+import { DRILL_SCENARIOS } from './drills/profiles.ts'
 
 export const EXIT = { pass: 0, fail: 1, usage: 2, cannotRun: 3 } as const
 const VERSION = '0.1.0'
@@ -19,6 +21,9 @@ Usage:
   tenzro-harness run [scenario...] [options]      run the built-in scenarios with the reference client
   tenzro-harness verify [options] -- <command...> judge your own client, run as a command
   tenzro-harness profiles                         list the fault profiles of verify
+  tenzro-harness drill incident [options] -- <command...>
+                                                  incident drill: revoke every key of the tenant
+                                                  while your client runs; audit trail and timeline
   tenzro-harness <command> --help                 help for one command
 
 Exit codes: 0 all checks passed, 1 a check failed, 2 bad usage or configuration,
@@ -28,7 +33,10 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 bad usage or configuration,
 const RUN_HELP = `tenzro-harness run [scenario...] [options]
 
 Runs built-in scenarios: each is a fault plan, the reference client (examples/clients/good.ts) and
-the checks that judge it. Without names, runs all of them: ${Object.keys(SCENARIOS).join(', ')}.
+the checks that judge it. Without names, runs all of them except the drills:
+${Object.keys(SCENARIOS).filter((n) => !(n in DRILL_SCENARIOS)).join(', ')}.
+Drills (by name): ${Object.keys(DRILL_SCENARIOS).join(', ')} (the rotation drill runs
+examples/clients/drills/rereads-key-file.ts, since the reference client reads its key once).
 
 Options:
   --target <url>          use a running mock instead of an embedded one (its control API must answer)
@@ -53,7 +61,10 @@ profile, and runs your command with:
   TENZRO_TENANT_ID             the tenant id
   OTEL_EXPORTER_OTLP_ENDPOINT  the harness's OTLP/HTTP receiver (send traces there)
 After --duration it stops the command (SIGTERM, then SIGKILL) and judges: auth, throttling,
-reconnection, idempotency, secrets.
+reconnection, idempotency, secrets (and the drill profiles' own checks).
+Every authentication attempt of the run goes to audit.ndjson in the report directory.
+Drill profiles add: rotation (also TENZRO_API_KEY_FILE), environments (also TENZRO_NETWORK),
+hostile, incident; see \`tenzro-harness profiles\`.
 
 Options:
   --profile <name>        fault profile (default: default; see \`tenzro-harness profiles\`)
@@ -105,7 +116,7 @@ function url (name: string, v: string | undefined): string | undefined {
 
 interface Io { out: (s: string) => void, err: (s: string) => void, color: boolean }
 
-function report (command: 'run' | 'verify', suites: SuiteReport[], started: number, target: string, strict: boolean): HarnessReport {
+function report (command: HarnessReport['command'], suites: SuiteReport[], started: number, target: string, strict: boolean): HarnessReport {
   // --strict (a go-live gate): a check the run could not exercise is a failure, in every report.
   if (strict) applyStrict(suites)
   return { tool: 'tenzro-harness', version: VERSION, command, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, target, suites, totals: totals(suites), ...(strict ? { strict } : {}) }
@@ -137,7 +148,7 @@ async function cmdRun (argv: string[], io: Io): Promise<number> {
     }
   })
   if (values.help === true) { io.out(RUN_HELP); return EXIT.pass }
-  const names = positionals.length === 0 ? Object.keys(SCENARIOS) : positionals
+  const names = positionals.length === 0 ? Object.keys(SCENARIOS).filter((n) => !(n in DRILL_SCENARIOS)) : positionals
   const unknown = names.filter((n) => !(n in SCENARIOS))
   if (unknown.length > 0) throw new UsageError(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`)
   const seed = int('--seed', values.seed, 0, 2 ** 32 - 1)
@@ -154,12 +165,13 @@ async function cmdRun (argv: string[], io: Io): Promise<number> {
     const s = await runSession({
       name,
       profile: sc,
-      command: [process.execPath, GOOD_CLIENT],
+      command: [process.execPath, sc.client === undefined ? GOOD_CLIENT : fileURLToPath(new URL(`../../examples/clients/${sc.client}`, import.meta.url))],
       env: sc.clientEnv,
       ...(target === undefined ? {} : { target: { url: target, controlToken: values['control-token'] } }),
       ...(seed === undefined ? {} : { seed }),
       otlpForward: forward,
       mockLogFile: join(dir, `mock-${name}.log`),
+      auditFile: join(dir, `audit-${name}.ndjson`),
       onProgress: values.quiet === true ? undefined : (l) => io.err(`tenzro-harness: ${l}\n`)
     })
     suites.push(s.suite)
@@ -214,6 +226,7 @@ async function cmdVerify (argv: string[], io: Io): Promise<number> {
     ...(values.tls === true ? { tls: true } : {}),
     otlpForward: forward,
     mockLogFile: join(dir, 'mock.log'),
+    auditFile: join(dir, 'audit.ndjson'),
     onProgress: values.quiet === true ? undefined : (l) => io.err(`tenzro-harness: ${l}\n`)
   })
   const c = couldNotRun('verify', s)
@@ -231,7 +244,7 @@ Options:
 function cmdProfiles (argv: string[], io: Io): number {
   const { values } = parseArgs({ args: argv, allowPositionals: false, strict: true, options: { help: { type: 'boolean', short: 'h' } } })
   if (values.help === true) { io.out(PROFILES_HELP); return EXIT.pass }
-  for (const p of Object.values(PROFILES)) io.out(`${p.name.padEnd(10)} ${p.durationS} s  ${p.description}\n`)
+  for (const p of Object.values(PROFILES)) io.out(`${p.name.padEnd(12)} ${p.durationS} s  ${p.description}\n`)
   return EXIT.pass
 }
 
@@ -242,6 +255,7 @@ export async function main (argv: string[], io: Io = { out: (s) => process.stdou
       case 'run': return await cmdRun(rest, io)
       case 'verify': return await cmdVerify(rest, io)
       case 'profiles': return cmdProfiles(rest, io)
+      case 'drill': return await cmdDrill(rest, io, { UsageError, int, url, report, finish, couldNotRun })
       case undefined: case '-h': case '--help': case 'help':
         io.out(MAIN_HELP)
         return cmd === undefined ? EXIT.usage : EXIT.pass

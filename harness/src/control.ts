@@ -44,14 +44,22 @@ export function createControl (baseUrl: string, token?: string) {
     async health (): Promise<void> {
       await call('GET', '/health')
     },
-    createTenant (input: { slug?: string, rateLimit?: number, scopes?: string[] } = {}) {
+    createTenant (input: { slug?: string, rateLimit?: number, scopes?: string[], network?: string } = {}) {
       return call<{ tenant: { id: string, slug: string }, key: { id: string, key: string } }>('POST', '/__harness/tenants', input)
     },
-    createKey (input: { tenant: string, scopes?: string[], rateLimit?: number, expiresAt?: string }) {
+    createKey (input: { tenant: string, scopes?: string[], rateLimit?: number, expiresAt?: string, network?: string }) {
       return call<{ id: string, key: string }>('POST', '/__harness/keys', input)
     },
     revokeKey (id: string) {
       return call<{ id: string, revokedAt: string }>('DELETE', `/__harness/keys/${encodeURIComponent(id)}`)
+    },
+    /** Every live key of the tenant revoked in one step (incident drill). */
+    revokeTenantKeys (tenant: string) {
+      return call<{ tenant: string, revoked: Array<{ id: string, revokedAt: string }> }>('POST', `/__harness/tenants/${encodeURIComponent(tenant)}/revoke-keys`, {})
+    },
+    /** The hostile drill's events and wallets, published for the tenant. */
+    injectHostile (tenant: string, input: { events?: boolean, wallets?: boolean } = {}) {
+      return call<{ tenant: string, events: Array<{ seq: number, type: string, kind: string }>, wallets: Array<{ id: string, kind: string }> }>('POST', `/__harness/tenants/${encodeURIComponent(tenant)}/hostile`, input)
     },
     setFaults (plan: FaultPlanInput) {
       return call<FaultPlanInput>('PUT', '/__harness/faults', plan)

@@ -66,7 +66,23 @@ export interface Evidence {
     maxRetries: number
     revokedAtMs?: number | undefined
     endMs: number
+    /** The drills (drills/): what the harness did, when, to which keys. */
+    drills?: DrillSetup | undefined
   }
+}
+
+/** What a drill profile did during the run: the checks of drills/ judge against it. */
+export interface DrillSetup {
+  /** How the client's process ended: a crash before the harness stopped it shows here. */
+  client?: { exitCode: number | null, signal: string | null, exitedAtMs: number, stoppedByHarness: boolean }
+  /** Key rotation: new key issued and written to TENZRO_API_KEY_FILE at rotatedAtMs, old one revoked graceMs later. */
+  rotation?: { oldKeyId: string, newKeyId: string, rotatedAtMs: number, revokedAtMs?: number | undefined, graceMs: number }
+  /** Hostile payloads injected at atMs: their event sequences and wallet ids. */
+  hostile?: { atMs: number, eventIds: number[], walletIds: string[] }
+  /** The network the client's key is bound to (keys bound to a network: docs/drills-15.md). */
+  network?: { bound: string }
+  /** Incident: every key of the tenant revoked at once at revokedAtMs. */
+  incident?: { tenantId: string, revokedAtMs: number, keyIds: string[], heartbeatMs: number }
 }
 
 export function requestsOf (e: Evidence): RequestEntry[] {

@@ -4,6 +4,8 @@
 import type { FaultSpec } from '../../mock-server/src/domain/fault-plan.ts'
 import type { MockConfigInput } from '../../mock-server/src/config.ts'
 import type { CheckGroup } from './checks/index.ts'
+import type { DrillSpec } from './drills/spec.ts'
+import { DRILL_PROFILES, DRILL_SCENARIOS } from './drills/profiles.ts'
 
 export interface Profile {
   name: string
@@ -34,6 +36,8 @@ export interface Profile {
    * revocation. Its requests are left out of the evidence; the client meets the limiter's real 429s.
    */
   loader?: { share: number }
+  /** The drills (drills/spec.ts): key rotation, hostile payloads, a network-bound key, an incident. */
+  drill?: DrillSpec
 }
 
 const LIST = 'GET /api/wallet/list'
@@ -188,13 +192,16 @@ export const PROFILES: Record<string, Profile> = {
     stallDetectMs: 5000,
     checks: ['auth', 'throttling', 'secrets'],
     clientEnv: { ...fastClient }
-  }
+  },
+  ...DRILL_PROFILES
 }
 
 /** Built-in scenarios of `run`: shorter, with a fast heartbeat the reference client is told about. */
 export interface Scenario extends Profile {
   /** Extra environment for the reference client (the heartbeat it should expect). */
   clientEnv: Record<string, string>
+  /** The client the scenario runs, when not the reference client (a path under examples/clients). */
+  client?: string
 }
 
 export const SCENARIOS: Record<string, Scenario> = {
@@ -258,5 +265,6 @@ export const SCENARIOS: Record<string, Scenario> = {
     stallDetectMs: 5000,
     checks: ['auth', 'throttling', 'reconnection', 'idempotency', 'secrets'],
     clientEnv: { ...fastClient }
-  }
+  },
+  ...DRILL_SCENARIOS
 }

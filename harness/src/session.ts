@@ -3,7 +3,7 @@
 // OTEL_EXPORTER_OTLP_ENDPOINT, stop it after the duration (SIGTERM, then SIGKILL), and judge what it
 // did from the mock's record, its output, its log files and its spans.
 import { spawn } from 'node:child_process'
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -20,6 +20,8 @@ import { faultCoverage } from './coverage.ts'
 import { LOADER_REQUEST_PREFIX, startLoader, type LoaderStats } from './loader.ts'
 import type { Profile } from './profiles.ts'
 import { summariseRecord, type SuiteReport } from './report/model.ts'
+import { auditNdjson, auditTrail, buildTimeline } from './drills/audit.ts'
+import { prepareDrills, SENTINEL_REQUEST_PREFIX } from './drills/runtime.ts'
 
 export interface SessionOptions {
   name: string
@@ -50,6 +52,8 @@ export interface SessionOptions {
   /** Longest wait for the client's first request before the profile's clock starts anyway (default 10 s). */
   startGraceMs?: number
   onProgress?: (line: string) => void
+  /** Where the audit trail (every authentication attempt of the run, NDJSON) is written. */
+  auditFile?: string | undefined
 }
 
 export interface SessionResult {
@@ -137,16 +141,19 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
     await control.health()
     receiver = await createOtlpReceiver({ host: '127.0.0.1', port: 0, ...(o.otlpForward === undefined ? {} : { forwardTo: o.otlpForward }) })
 
-    const { tenant, key } = await control.createTenant(o.profile.keyRateLimit === undefined ? {} : { rateLimit: o.profile.keyRateLimit })
+    const network = o.profile.drill?.network
+    const { tenant, key } = await control.createTenant({ ...(o.profile.keyRateLimit === undefined ? {} : { rateLimit: o.profile.keyRateLimit }), ...(network === undefined ? {} : { network }) })
     // Every fault is scoped to this tenant, so a shared --target mock serves other tenants untouched.
     const faults = o.profile.faults.map((f) => ({ ...f, scope: { ...f.scope, tenant: tenant.id } }))
     await control.setFaults({ ...(o.seed === undefined ? {} : { seed: o.seed }), faults })
     const startSeq = (await control.recordStats()).lastSeq
     progress(`${o.name}: mock ${url}, tenant ${tenant.slug}, key ${key.id}, ${faults.length} faults, ${Math.round(durationMs / 1000)} s`)
 
+    const drills = await prepareDrills({ spec: o.profile.drill, control, baseUrl: url, tenant, key, keyRateLimit: o.profile.keyRateLimit, heartbeatMs: resolveConfig(o.profile.mock).events.heartbeatMs, progress: (l) => progress(`${o.name}: ${l}`) })
     const env: Record<string, string> = {
       ...process.env as Record<string, string>,
       ...o.profile.clientEnv,
+      ...drills.env,
       ...o.env,
       TENZRO_API_URL: url,
       TENZRO_API_KEY: key.key,
@@ -161,11 +168,12 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
     child.stdout.pipe(stdout)
     child.stderr.pipe(stderr)
     let spawnError: string | undefined
+    let exitedAtMs = 0
     let stoppedByHarness = false
     let revokedAtMs: number | undefined
     const exited = new Promise<{ code: number | null, signal: string | null }>((resolve) => {
       child.once('error', (err) => { spawnError = (err as NodeJS.ErrnoException).code ?? err.message; resolve({ code: null, signal: null }) })
-      child.once('close', (code, signal) => resolve({ code, signal }))
+      child.once('close', (code, signal) => { exitedAtMs = Date.now(); resolve({ code, signal }) })
     })
     const timers: NodeJS.Timeout[] = []
     let childDone = false
@@ -183,6 +191,7 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
     const startClock = () => {
       if (clockAt !== undefined) return
       clockAt = Date.now()
+      drills.start()
       if (o.profile.loader !== undefined) {
         const windowMs = resolveConfig(o.profile.mock).rateLimit.windowMs
         const limit = o.profile.keyRateLimit ?? resolveConfig(o.profile.mock).rateLimit.limit
@@ -213,7 +222,8 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
           if (lastSeq <= seen) continue
           const fresh = await control.record(seen)
           seen = lastSeq
-          if (fresh.some((e) => (e as Record<string, unknown>).tenant === tenant.id || (e as Record<string, unknown>).keyId === key.id)) break
+          // The client's first request; the drills' sentinel streams are the harness's own.
+          if (fresh.some((e) => ((e as Record<string, unknown>).tenant === tenant.id || (e as Record<string, unknown>).keyId === key.id) && !String((e as Record<string, unknown>).requestId).startsWith(SENTINEL_REQUEST_PREFIX))) break
         } catch { /* the control API hiccuped: try again */ }
       }
       if (!childDone) startClock()
@@ -224,6 +234,7 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
     await stopLoader()
     clearInterval(tick)
     for (const t of timers) clearTimeout(t)
+    await drills.stop()
     if (spawnError !== undefined) child.kill('SIGKILL')
     const endMs = Date.now()
     // Let the client's last span batch arrive (exporters flush on shutdown).
@@ -246,8 +257,8 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
     }
     const evidence: Evidence = {
       record,
-      keyIds: [key.id],
-      canaries: [key.key],
+      keyIds: [key.id, ...drills.clientKeyIds],
+      canaries: [key.key, ...drills.canaries],
       outputs,
       scanDirs: o.scanDirs ?? [],
       spans: receiver.spans(),
@@ -259,7 +270,8 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
         toleranceMs: o.toleranceMs ?? 50,
         maxRetries: o.maxRetries ?? 5,
         revokedAtMs,
-        endMs
+        endMs,
+        drills: drills.setup({ exitCode: exit.code, signal: exit.signal, exitedAtMs: exitedAtMs || endMs, stoppedByHarness })
       }
     }
     const checks: CheckResult[] = spawnError === undefined ? await runChecks(evidence, o.profile.checks) : []
@@ -270,9 +282,15 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
       startedAt: new Date(started).toISOString(),
       durationMs: endMs - started,
       checks,
-      coverage: faultCoverage(faults, planStats, record, [key.id]),
-      ...summariseRecord(record, [key.id], started, endMs)
+      coverage: faultCoverage(faults, planStats, record, [key.id, ...drills.clientKeyIds]),
+      ...summariseRecord(record, [key.id, ...drills.clientKeyIds], started, endMs)
     }
+    const audit = auditTrail(record)
+    if (o.auditFile !== undefined) {
+      mkdirSync(dirname(o.auditFile), { recursive: true })
+      writeFileSync(o.auditFile, auditNdjson(audit))
+    }
+    if (o.profile.drill !== undefined) suite.drillTimeline = buildTimeline(drills.actions(), record, audit, drills.sentinelKeyIds).map((t) => ({ ...t, offsetMs: t.at - started }))
     suite.stats.clientExit = spawnError !== undefined ? `could not start (${spawnError})` : exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`
     suite.stats.spans = evidence.spans.length
     if (loaderStats !== undefined) {

@@ -68,7 +68,7 @@ describe('bad usage exits 2 with a message', () => {
     [['run', '--target', 'not a url'], /--target must be an http\(s\) URL/],
     [['verify'], /no client command: tenzro-harness verify \[options\] -- <command>/],
     [['verify', 'node', 'client.js'], /unexpected argument "node": put the client command after --/],
-    [['verify', '--profile', 'nope', '--', 'node'], /unknown profile "nope"; known: default, calm, quick, tls, shared-key/],
+    [['verify', '--profile', 'nope', '--', 'node'], /unknown profile "nope"; known: default, calm, quick, tls, shared-key, rotation, hostile, environments, incident/],
     [['verify', '--duration', '0', '--', 'node'], /--duration must be a whole number 1\.\.86400, got "0"/],
     [['verify', '--duration', '1.5', '--', 'node'], /--duration must be a whole number/],
     [['verify', '--max-retries', '101', '--', 'node'], /--max-retries must be a whole number 0\.\.100/],

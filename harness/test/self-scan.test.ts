@@ -74,11 +74,11 @@ describe('the harness scanning its own output', () => {
 
   it('wrote no trace of the canary in any report, log or console line', async () => {
     const files = readdirSync(reports).sort()
-    expect(files).toEqual(['junit.xml', 'mock.log', 'report.html', 'report.json'])
+    expect(files).toEqual(['audit.ndjson', 'junit.xml', 'mock.log', 'report.html', 'report.json'])
     expect(readFileSync(join(reports, 'mock.log'), 'utf8').split('\n').length).toBeGreaterThan(3)
     const scanner = createLeakScanner({ canaries: [canary], rules: [] })
     const inFiles = await scanner.scanDir(reports)
-    expect(inFiles.files).toBe(4)
+    expect(inFiles.files).toBe(5)
     expect(inFiles.skipped).toEqual([])
     expect(inFiles.findings.map((f) => `${f.source}:${f.line} ${f.encoding} ${f.preview}`)).toEqual([])
     expect(printed).toMatch(/FAIL.*secrets\/no-leak/)

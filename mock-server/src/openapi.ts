@@ -262,6 +262,12 @@ function document (): Json {
       '/__harness/keys/{id}': {
         delete: control('Revoke a key; its open streams close at once (7.4)', [200, json('The revoked key', envelopeSchema({ type: 'object', properties: { id: { type: 'string' }, revokedAt: { type: 'string', format: 'date-time' } }, required: ['id', 'revokedAt'] }))], { params: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], errors: [404] })
       },
+      '/__harness/tenants/{tenant}/revoke-keys': {
+        post: control('Revoke every live key of the tenant in one step; each key\'s open streams close at once (incident drill)', [200, json('The revoked keys', envelopeSchema({ type: 'object', properties: { tenant: { type: 'string' }, revoked: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, revokedAt: { type: 'string', format: 'date-time' } }, required: ['id', 'revokedAt'] } } }, required: ['tenant', 'revoked'] }))], { params: [{ name: 'tenant', in: 'path', required: true, schema: { type: 'string' } }], errors: [404] })
+      },
+      '/__harness/tenants/{tenant}/hostile': {
+        post: control('Publish the hostile drill\'s events on the tenant\'s stream and add its hostile wallets to the list', [201, json('What was injected', envelopeSchema({ type: 'object', properties: { tenant: { type: 'string' }, events: { type: 'array', items: { type: 'object', properties: { seq: { type: 'integer' }, type: { type: 'string' }, kind: { type: 'string' } }, required: ['seq', 'type', 'kind'] } }, wallets: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, kind: { type: 'string' } }, required: ['id', 'kind'] } } }, required: ['tenant', 'events', 'wallets'] }))], { params: [{ name: 'tenant', in: 'path', required: true, schema: { type: 'string' } }], body: { type: 'object', properties: { events: { type: 'boolean' }, wallets: { type: 'boolean' } }, additionalProperties: false }, errors: [404] })
+      },
       '/__harness/faults': {
         get: control('The fault plan, with per-fault seen/applied counters', [200, json('The plan', envelopeSchema({ type: 'object', properties: { seed: { type: 'integer' }, faults: { type: 'array', items: { type: 'object' } }, stats: { type: 'array', items: { type: 'object' } } } }))]),
         put: control('Set the fault plan (7.2)', [200, json('The plan as stored', envelopeSchema({ type: 'object', properties: { seed: { type: 'integer' }, faults: { type: 'array', items: { type: 'object' } } } }))], { body: ref('schemas', 'FaultPlan') }),

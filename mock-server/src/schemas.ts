@@ -95,14 +95,19 @@ export const HARNESS_TENANT_CREATE: ObjectSchema = {
     quota: { type: 'integer', minimum: 1, description: 'Requests per window for the whole tenant, on top of each key\'s limit.', 'x-message': 'must be an integer >= 1 (requests per window for the whole tenant)' },
     name: KEY_FIELDS.name,
     scopes: KEY_FIELDS.scopes,
-    rateLimit: KEY_FIELDS.rateLimit
+    rateLimit: KEY_FIELDS.rateLimit,
+    network: { type: 'string', enum: ['devnet', 'testnet', 'mainnet'], description: 'Binds the key to one X-Network; absent: every network (docs/api.md 2.8).', 'x-message': 'must be one of devnet, testnet, mainnet (the key then works on that X-Network only)' },
   },
   additionalProperties: false
 }
 
 export const HARNESS_KEY_CREATE: ObjectSchema = {
   type: 'object',
-  properties: { tenant: { type: 'string', description: 'The tenant id or slug.', 'x-message': 'required: the tenant id or slug' }, ...KEY_FIELDS },
+  properties: {
+    tenant: { type: 'string', description: 'The tenant id or slug.', 'x-message': 'required: the tenant id or slug' },
+    ...KEY_FIELDS,
+    network: { type: 'string', enum: ['devnet', 'testnet', 'mainnet'], description: 'Binds the key to one X-Network; absent: every network (docs/api.md 2.8).', 'x-message': 'must be one of devnet, testnet, mainnet (the key then works on that X-Network only)' },
+  },
   required: ['tenant'],
   additionalProperties: false
 }

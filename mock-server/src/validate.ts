@@ -5,6 +5,7 @@
 import { ApiError, type ErrorDetail } from './errors.ts'
 import type { WalletType } from './domain/wallet-store.ts'
 import type { Chain } from './domain/addresses.ts'
+import { NETWORKS, type Network } from './domain/key-store.ts'
 import { KEY_FIELDS, WALLET_CREATE, WALLET_LIST_QUERY, type FieldSchema, type ObjectSchema } from './schemas.ts'
 import { redactSecrets } from './domain/secret-windows.ts'
 
@@ -132,12 +133,14 @@ export interface KeyCreateInput {
   scopes: string[]
   rateLimit: number | undefined
   expiresAtMs: number | undefined
+  network?: Network | undefined
 }
 
 /** Shared by POST /api/keys and POST /__harness/keys. `now` rejects an expiry in the past. */
 export function keyFields (o: Record<string, unknown>, d: ErrorDetail[], now: number, defaults: { scopes: readonly string[] }): KeyCreateInput {
-  const { name, scopes, rateLimit, expiresAt } = o
+  const { name, scopes, rateLimit, expiresAt, network } = o
   checkObject({ type: 'object', properties: KEY_FIELDS, additionalProperties: true }, o, d)
+  if (network !== undefined && network !== null && !(NETWORKS as readonly unknown[]).includes(network)) d.push({ field: 'network', message: `must be one of ${NETWORKS.join(', ')} (the key then works on that X-Network only), or null` })
   // A key's name is listed and logged: it must not be (a piece of) a key.
   if (typeof name === 'string' && !d.some((x) => x.field === 'name') && redactSecrets(name) !== name) d.push({ field: 'name', message: 'must not contain an API key or a piece of one' })
   let expiresAtMs: number | undefined
@@ -149,7 +152,8 @@ export function keyFields (o: Record<string, unknown>, d: ErrorDetail[], now: nu
     name: typeof name === 'string' ? name : 'key',
     scopes: Array.isArray(scopes) ? [...new Set(scopes as string[])] : [...defaults.scopes],
     rateLimit: typeof rateLimit === 'number' ? rateLimit : undefined,
-    expiresAtMs
+    expiresAtMs,
+    ...(typeof network === 'string' ? { network: network as Network } : {})
   }
 }
 

@@ -1,6 +1,6 @@
 // Every error code that contract sections 1-3 and 6 can produce, through a real socket: status, code,
 // the envelope of 1.5 and X-Request-Id of 1.2/1.3. And ERROR_CODES counted against the table of 1.6.
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ERROR_CODES } from '../src/errors.ts'
@@ -8,6 +8,32 @@ import { control, expectErrorEnvelope, fakeClock, fakeKey, headersFor, jsonOf, p
 
 const WALLET = { name: 'Ops', type: 'mpc', chain: 'ethereum' }
 const CONTRACT = fileURLToPath(new URL('../../docs/api.md', import.meta.url))
+// Codes this project adds to the table of 1.6, documented in its own API documents.
+const PROJECT_DOCS = ['../../docs/drills-15.md'].map((p) => fileURLToPath(new URL(p, import.meta.url)))
+
+function codeRows (text: string): Record<string, number> {
+  const table: Record<string, number> = {}
+  for (const line of text.split('\n')) {
+    const m = /^\|\s*`([a-z_]+)`\s*\|\s*(\d{3})\s*\|/.exec(line)
+    if (m !== null) table[m[1]!] = Number(m[2])
+  }
+  return table
+}
+
+/** Rows of a project document's additions to 1.6: the table under a heading that names 1.6. */
+function projectCodes (): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const f of PROJECT_DOCS) {
+    if (!existsSync(f)) continue
+    const text = readFileSync(f, 'utf8')
+    const at = text.search(/^#+ .*\b1\.6\b/m)
+    if (at === -1) continue
+    const body = text.slice(text.indexOf('\n', at) + 1)
+    const end = body.search(/^#+ /m)
+    Object.assign(out, codeRows(end === -1 ? body : body.slice(0, end)))
+  }
+  return out
+}
 
 // The three ways a client can send X-Request-Id (1.2): a valid one is echoed, none or an invalid one
 // gets a generated `req_` + 26 chars. Each error case below runs with all three.
@@ -152,12 +178,8 @@ describe('ERROR_CODES against the contract (1.6)', () => {
     const start = text.indexOf('1.6 Error codes')
     expect(start).toBeGreaterThan(-1)
     const section = text.slice(start, text.indexOf('\n1.7 ', start))
-    const table: Record<string, number> = {}
-    for (const line of section.split('\n')) {
-      const m = /^\|\s*`([a-z_]+)`\s*\|\s*(\d{3})\s*\|/.exec(line)
-      if (m !== null) table[m[1]!] = Number(m[2])
-    }
+    const table = codeRows(section)
     expect(Object.keys(table).length).toBeGreaterThanOrEqual(15)
-    expect({ ...ERROR_CODES }).toEqual(table)
+    expect({ ...ERROR_CODES }).toEqual({ ...table, ...projectCodes() })
   })
 })

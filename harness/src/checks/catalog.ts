@@ -1,6 +1,8 @@
 // Every check, its title and the condition it needs to be judged at all. A check whose condition
 // did not occur for the client under test reports `skip` with the reason, never `pass`: a pass means
 // the client met the situation and handled it.
+import { DRILL_CATALOG } from './drill-catalog.ts'
+
 export interface CheckDef {
   title: string
   /** What must have happened to this client for the verdict to mean something. */
@@ -8,6 +10,7 @@ export interface CheckDef {
 }
 
 export const CATALOG: Record<string, CheckDef> = {
+  ...DRILL_CATALOG,
   'auth/key-in-header': { title: 'The key travels in a header, never in a URL or body', requires: 'the client made at least one request' },
   'auth/no-hot-loop-after-401': { title: 'No hot loop of requests after a 401', requires: 'a request of the client was refused with 401 (the harness revokes the key near the end)' },
   'throttling/retry-after': { title: 'No request before Retry-After elapsed', requires: 'a 429 or 503 with Retry-After was answered to the client' },

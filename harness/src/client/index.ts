@@ -20,6 +20,8 @@ export interface TenzroClientOptions {
   apiKey: string
   /** Tenant id or slug (contract 2.2). Sent only in X-Tenant-Id. */
   tenantId: string
+  /** X-Network on every request (contract 1.2): the network the key is for; absent means devnet. */
+  network?: 'devnet' | 'testnet' | 'mainnet' | undefined
   fetch?: FetchLike
   /** Epoch ms; X-RateLimit-Reset is compared with it. */
   now?: () => number
@@ -64,6 +66,7 @@ export function createTenzroClient (options: TenzroClientOptions) {
   if (base.username !== '' || base.password !== '' || base.search !== '' || base.hash !== '') throw invalid('baseUrl must not carry credentials, a query or a fragment; the key goes in apiKey')
   if (typeof o.apiKey !== 'string' || o.apiKey.length === 0) throw invalid('apiKey is required (tnz_<tenant>_<secret>, contract 2.1)')
   if (typeof o.tenantId !== 'string' || o.tenantId.length === 0) throw invalid('tenantId is required (the tenant id or slug, contract 2.2)')
+  if (o.network !== undefined && !['devnet', 'testnet', 'mainnet'].includes(o.network)) throw invalid('network must be devnet, testnet or mainnet (X-Network, contract 1.2)')
   if (/[\r\n]/.test(o.apiKey) || /[\r\n]/.test(o.tenantId)) throw invalid('apiKey and tenantId must be single-line header values')
   const now = o.now ?? Date.now
   let throttle
@@ -85,7 +88,7 @@ export function createTenzroClient (options: TenzroClientOptions) {
     baseUrl,
     serverAddress: base.hostname,
     serverPort: base.port === '' ? defaultPort : Number(base.port),
-    authHeaders: Object.freeze({ 'x-api-key': o.apiKey, 'x-tenant-id': o.tenantId }),
+    authHeaders: Object.freeze({ 'x-api-key': o.apiKey, 'x-tenant-id': o.tenantId, ...(o.network === undefined ? {} : { 'x-network': o.network }) }),
     fetch: fetchFn,
     now,
     sleep: o.sleep ?? defaultSleep,

@@ -78,6 +78,16 @@ ${c.violations.length > 0 ? `<ul>${c.violations.map((v) => `<li>${esc(v.message)
 </section>`).join('\n')
 }
 
+/** The drill's timeline (incident response: "document the incident timeline"), when the profile is a drill. */
+function drillTimeline (s: SuiteReport): string {
+  const t = s.drillTimeline ?? []
+  if (t.length === 0) return ''
+  return `<section class="drill-timeline" data-timeline="${esc(s.name)}"><h3>Timeline</h3>
+<table><thead><tr><th>+s</th><th>time</th><th>who</th><th>what</th><th>key</th></tr></thead><tbody>
+${t.map((e) => `<tr class="${esc(e.actor)}"><td>${(e.offsetMs / 1000).toFixed(2)}</td><td>${esc(new Date(e.at).toISOString())}</td><td>${esc(e.actor)}</td><td>${esc(e.event)}</td><td>${esc(e.keyId ?? '')}</td></tr>`).join('\n')}
+</tbody></table><p class="legend">Every authentication attempt is in audit.ndjson beside this report.</p></section>`
+}
+
 function coverage (s: SuiteReport): string {
   const c = s.coverage ?? []
   if (c.length === 0) return ''
@@ -96,6 +106,7 @@ export function renderHtml (r: HarnessReport): string {
 <div class="charts">${requestsChart(s)}${latencyChart(s)}${sseChart(s)}</div>
 ${coverage(s)}
 ${checks(s)}
+${drillTimeline(s)}
 </article>`).join('\n')
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

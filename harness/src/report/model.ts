@@ -2,6 +2,7 @@
 // XML, JSON and HTML. It holds key ids and redacted previews only: never a key.
 import type { CheckResult } from '../checks/types.ts'
 import type { AnyEntry, RequestEntry } from '../evidence.ts'
+import type { DrillTimelineEntry } from '../drills/audit.ts'
 import type { FaultCoverage } from '../coverage.ts'
 
 export interface TimelinePoint { t: number, kind: 'open' | 'drop' | 'resume' | 'gap' | 'stall' | 'reject' | 'close', streamId?: string, label: string }
@@ -21,12 +22,14 @@ export interface SuiteReport {
   latency: { boundsMs: number[], counts: number[], p50: number, p95: number, p99: number }
   timeline: TimelinePoint[]
   stats: Record<string, number | string>
+  /** Drill profiles: what the harness did and how the client and the mock answered, in time order. */
+  drillTimeline?: Array<DrillTimelineEntry & { offsetMs: number }>
 }
 
 export interface HarnessReport {
   tool: 'tenzro-harness'
   version: string
-  command: 'run' | 'verify'
+  command: 'run' | 'verify' | 'drill'
   startedAt: string
   durationMs: number
   target: string

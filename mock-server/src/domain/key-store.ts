@@ -9,6 +9,10 @@ export const KEY_RE = /^tnz_([a-z0-9]{1,32})_([A-Za-z0-9_-]{43})$/
 export const SLUG_RE = /^[a-z0-9]{1,32}$/
 export const SCOPES = ['wallet:read', 'wallet:write', 'events:read', 'admin:*'] as const
 export const DEFAULT_SCOPES = ['wallet:read', 'wallet:write', 'events:read'] as const
+/** The networks of X-Network (contract 1.2); a request without the header is on `devnet`. */
+export const NETWORKS = ['devnet', 'testnet', 'mainnet'] as const
+export type Network = typeof NETWORKS[number]
+export const DEFAULT_NETWORK: Network = 'devnet'
 const SCOPE_RE = /^(wallet|events|admin):(read|write|\*)$/
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
 
@@ -26,6 +30,8 @@ export interface KeyRecord {
   scopes: string[]
   rateLimit: number | undefined
   expiresAtMs: number | undefined
+  /** The one network the key works on (separate keys per environment); undefined: every network. */
+  network: Network | undefined
   createdAtMs: number
   lastUsedAtMs: number | undefined
   revokedAtMs: number | undefined
@@ -44,6 +50,7 @@ export interface CreateKeyInput {
   scopes?: readonly string[]
   rateLimit?: number
   expiresAtMs?: number
+  network?: Network | undefined
 }
 
 /**
@@ -148,6 +155,7 @@ export function createKeyStore ({ seed, now, pepper = randomBytes(32).toString('
       scopes: [...(input.scopes ?? DEFAULT_SCOPES)],
       rateLimit: input.rateLimit,
       expiresAtMs: input.expiresAtMs,
+      network: input.network,
       createdAtMs: now(),
       lastUsedAtMs: undefined,
       revokedAtMs: undefined,
@@ -253,6 +261,22 @@ export function createKeyStore ({ seed, now, pepper = randomBytes(32).toString('
         for (const l of revokeListeners) l(k)
       }
       return k
+    },
+
+    /**
+     * Revoke every live key of a tenant in one step (incident response: rotate all keys at once). The
+     * keys share one revocation time, and each revocation closes that key's open streams.
+     */
+    revokeTenant (tenantId: string): KeyRecord[] {
+      const t = now()
+      const out: KeyRecord[] = []
+      for (const k of keysById.values()) {
+        if (k.tenantId !== tenantId || k.revokedAtMs !== undefined) continue
+        k.revokedAtMs = t
+        out.push(k)
+      }
+      for (const k of out) for (const l of revokeListeners) l(k)
+      return out
     },
 
     /** Called when a key is revoked, so open streams can close at once (2.5). */

@@ -127,6 +127,19 @@ export function createWalletStore ({ seed, now, fixturesPerTenant, createRandom 
       return true
     },
 
+    /**
+     * A wallet whose JSON the caller writes itself (the hostile drill: fields a real upstream could
+     * carry but contract 3.1 never promises). Listed newest first like any other; `wallet` is what
+     * the store filters by, `json` is what clients get.
+     */
+    addRaw (tenantId: string, wallet: Wallet, json: string): void {
+      const t = byTenant.get(tenantId)
+      if (t === undefined) throw new TypeError('unknown tenant')
+      ids.add(wallet.id)
+      t.list.push(wallet)
+      t.json.push(json)
+    },
+
     count (tenantId: string): number {
       return byTenant.get(tenantId)?.list.length ?? 0
     },

@@ -29,10 +29,10 @@ export function createControlHelpers (mock: MockContext, registry: StreamRegistr
 
   return {
     /** A new tenant and its first key (POST /__harness/tenants). */
-    createTenant (input: { slug?: string, quota?: number, name?: string, scopes?: string[], rateLimit?: number, expiresAt?: string } = {}) {
+    createTenant (input: { slug?: string, quota?: number, name?: string, scopes?: string[], rateLimit?: number, expiresAt?: string, network?: string } = {}) {
       const o = objectBody(input)
       const d: ErrorDetail[] = []
-      checkFields(o, ['slug', 'rateLimit', 'quota', 'scopes', 'name', 'expiresAt'], d)
+      checkFields(o, ['slug', 'rateLimit', 'quota', 'scopes', 'name', 'expiresAt', 'network'], d)
       if (o.slug !== undefined && (typeof o.slug !== 'string' || !SLUG_RE.test(o.slug))) d.push({ field: 'slug', message: 'must be 1-32 chars of [a-z0-9] (contract 2.1)' })
       else if (typeof o.slug === 'string' && mock.keys.tenant(o.slug) !== undefined) d.push({ field: 'slug', message: 'a tenant with this slug exists' })
       if (o.quota !== undefined && (typeof o.quota !== 'number' || !Number.isInteger(o.quota) || o.quota < 1)) d.push({ field: 'quota', message: 'must be an integer >= 1 (requests per window for the whole tenant)' })
@@ -44,15 +44,21 @@ export function createControlHelpers (mock: MockContext, registry: StreamRegistr
     },
 
     /** A new key for a tenant named by id or slug (POST /__harness/keys); scopes default to every non-admin scope. */
-    createKey (tenant: string, input: { name?: string, scopes?: string[], rateLimit?: number, expiresAt?: string } = {}): CreatedKey {
+    createKey (tenant: string, input: { name?: string, scopes?: string[], rateLimit?: number, expiresAt?: string, network?: string } = {}): CreatedKey {
       const o = objectBody(input)
       const d: ErrorDetail[] = []
-      checkFields(o, ['name', 'scopes', 'rateLimit', 'expiresAt'], d)
+      checkFields(o, ['name', 'scopes', 'rateLimit', 'expiresAt', 'network'], d)
       const keyInput = keyFields(o, d, mock.now(), { scopes: DEFAULT_SCOPES })
       throwIfDetails(d, 'The key')
       const t = tenantOf(tenant)
       const { record: k, key } = mock.keys.createKey(t, keyInput)
       return { id: k.id, key, tenantId: t.id, tenantSlug: t.slug }
+    },
+
+    /** Revoke every live key of a tenant at once (POST /__harness/tenants/:tenant/revoke-keys). */
+    revokeTenantKeys (tenant: string) {
+      const t = tenantOf(tenant)
+      return { tenant: t.id, revoked: mock.keys.revokeTenant(t.id).map((k) => ({ id: k.id, revokedAt: new Date(k.revokedAtMs!).toISOString() })) }
     },
 
     /** Revoke a key by id (DELETE /__harness/keys/:id); its open streams close at once (2.5). */

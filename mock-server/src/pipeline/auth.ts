@@ -2,10 +2,10 @@
 // per-request data.
 import { ApiError, MESSAGES } from '../errors.ts'
 import type { AuthContext, RequestState, RouteAccess } from '../types.ts'
-import { hasScope, type KeyStore } from '../domain/key-store.ts'
+import { DEFAULT_NETWORK, hasScope, type KeyStore } from '../domain/key-store.ts'
 import type { HeaderBag } from './request-id.ts'
 
-type AuthCode = 'missing_api_key' | 'invalid_api_key' | 'expired_api_key' | 'revoked_api_key' | 'missing_tenant_id' | 'tenant_mismatch' | 'insufficient_scope'
+type AuthCode = 'missing_api_key' | 'invalid_api_key' | 'expired_api_key' | 'revoked_api_key' | 'missing_tenant_id' | 'tenant_mismatch' | 'insufficient_scope' | 'network_mismatch'
 
 const AUTH_FIELD: Record<AuthCode, string> = {
   missing_api_key: 'X-API-Key',
@@ -14,7 +14,8 @@ const AUTH_FIELD: Record<AuthCode, string> = {
   revoked_api_key: 'X-API-Key',
   missing_tenant_id: 'X-Tenant-Id',
   tenant_mismatch: 'X-Tenant-Id',
-  insufficient_scope: 'scope'
+  insufficient_scope: 'scope',
+  network_mismatch: 'X-Network'
 }
 
 function buildAuthErrors (fieldFor: (code: AuthCode) => string): Record<AuthCode, ApiError> {
@@ -71,6 +72,12 @@ export function authenticate (headers: HeaderBag, keys: KeyStore, access: RouteA
       if (access.scope !== undefined) return refused('missing_tenant_id', false, record.id, tenant.id)
     } else if (t !== tenant.id && t !== tenant.slug) {
       return refused('tenant_mismatch', false, record.id, tenant.id)
+    }
+    // A key bound to one network (separate keys per environment) is refused on any other; X-Network
+    // itself was validated in step 1 (contract 1.2: devnet when absent).
+    if (record.network !== undefined) {
+      const n = headers['x-network']
+      if ((typeof n === 'string' ? n : DEFAULT_NETWORK) !== record.network) return refused('network_mismatch', false, record.id, tenant.id)
     }
     if (access.scope !== undefined && !hasScope(record.scopes, access.scope)) return refused('insufficient_scope', false, record.id, tenant.id)
   }

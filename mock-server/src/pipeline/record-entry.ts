@@ -3,7 +3,9 @@
 import type { RequestState } from '../types.ts'
 import type { HeaderBag } from './request-id.ts'
 import { containsKnownSecret, looksSecret, REDACTED } from './secrets.ts'
+import { NETWORKS } from '../domain/key-store.ts'
 
+const NETWORK_NAMES: ReadonlySet<string> = new Set(NETWORKS)
 const KEYISH = /tnz(?:_|%5f)/i
 const KEYISH_SEGMENT = /tnz(?:_|%5f)[^/]*/gi
 
@@ -46,6 +48,9 @@ export function requestEntry (f: RequestFacts, s: RequestState): Record<string, 
     status: f.statusCode,
     durationMs: Math.round(Number(process.hrtime.bigint() - s.startNs) / 1e4) / 100,
     ip: f.ip ?? null,
+    // X-Network (contract 1.2), null when absent (devnet): the environment checks read it. Only a known
+    // network is recorded as sent: any other value is 'invalid', never echoed (it may be a pasted key).
+    network: typeof f.headers['x-network'] === 'string' ? (NETWORK_NAMES.has(f.headers['x-network']) ? f.headers['x-network'] : 'invalid') : null,
     tenant: s.auth?.tenantId ?? s.authTenant ?? null,
     keyId: s.auth?.keyId ?? s.keyRef ?? null,
     auth: s.authOutcome ?? null,

@@ -8,6 +8,7 @@ import { dataEnvelope } from '../pipeline/index.ts'
 import { DEFAULT_SCOPES } from '../domain/key-store.ts'
 import { checkObject, checkQuery, keyFields, objectBody, throwIfDetails } from '../validate.ts'
 import { HARNESS_KEY_CREATE, HARNESS_TENANT_CREATE, KEY_FIELD_NAMES, RECORD_QUERY } from '../schemas.ts'
+import { hostileEvents, hostileWallets } from '../domain/hostile.ts'
 import type { ErrorDetail } from '../errors.ts'
 
 export default async function controlRoutes (app: FastifyInstance) {
@@ -44,6 +45,43 @@ export default async function controlRoutes (app: FastifyInstance) {
     const k = app.mock.keys.revoke(request.params.id)
     if (k === undefined) throw new ApiError('not_found', 'No such key.', [{ field: 'id', message: 'unknown key id' }])
     reply.send(ok(request, { id: k.id, revokedAt: new Date(k.revokedAtMs!).toISOString() }))
+  })
+
+  // Incident response (seed: "Immediately rotate all API keys"): every live key of the tenant revoked
+  // in one step; each key's open streams close at once (contract 2.5).
+  app.post<{ Params: { tenant: string } }>('/__harness/tenants/:tenant/revoke-keys', { config }, function (request, reply) {
+    const tenant = app.mock.keys.tenant(request.params.tenant)
+    if (tenant === undefined) throw noTenant('tenant')
+    const revoked = app.mock.keys.revokeTenant(tenant.id)
+    request.log.info({ tenant: tenant.id, keys: revoked.map((k) => k.id) }, 'every key of the tenant revoked')
+    reply.send(ok(request, { tenant: tenant.id, revoked: revoked.map((k) => ({ id: k.id, revokedAt: new Date(k.revokedAtMs!).toISOString() })) }))
+  })
+
+  // The hostile drill: publish the hostile events on the tenant's stream and add the hostile wallets
+  // to its list (domain/hostile.ts). Answers the sequences and ids, so a judge knows which they are.
+  app.post<{ Params: { tenant: string } }>('/__harness/tenants/:tenant/hostile', { config }, async function (request, reply) {
+    const o = objectBody(request.body ?? {})
+    const d: ErrorDetail[] = []
+    checkObject({ type: 'object', properties: { events: { type: 'boolean', 'x-message': 'must be true or false (default true)' }, wallets: { type: 'boolean', 'x-message': 'must be true or false (default true)' } }, additionalProperties: false }, o, d)
+    throwIfDetails(d, 'The hostile payload request')
+    const tenant = app.mock.keys.tenant(request.params.tenant)
+    if (tenant === undefined) throw noTenant('tenant')
+    const events: Array<{ seq: number, type: string, kind: string }> = []
+    if (o.events !== false) {
+      for (const e of hostileEvents()) {
+        const stored = await app.mock.events.publish(tenant.id, e.subject, e.data)
+        events.push({ seq: stored.seq, type: e.subject, kind: e.kind })
+      }
+    }
+    const wallets: Array<{ id: string, kind: string }> = []
+    if (o.wallets !== false) {
+      for (const w of hostileWallets(new Date(app.mock.now()).toISOString())) {
+        app.mock.wallets.addRaw(tenant.id, w.wallet, w.json)
+        wallets.push({ id: w.wallet.id, kind: w.kind })
+      }
+    }
+    request.log.info({ tenant: tenant.id, events: events.length, wallets: wallets.length }, 'hostile payloads injected')
+    reply.code(201).send(ok(request, { tenant: tenant.id, events, wallets }))
   })
 
   app.get('/__harness/tenants', { config }, function (request, reply) {
