@@ -6,13 +6,8 @@ import { CATALOG } from '../src/checks/catalog.ts'
 import { runChecks, type CheckResult, CHECK_GROUPS, DRILL_CHECK_GROUPS } from '../src/checks/index.ts'
 import type { AnyEntry, DropEntry, Evidence, FrameEntry, RequestEntry, StreamEntry } from '../src/evidence.ts'
 import type { Span } from '../src/otlp/index.ts'
+import { KEY_ID, CANARY, T0, LIST, CREATE, STREAM } from './helpers/fixtures.ts'
 
-const KEY_ID = 'key_AAAAAAAAAAAAAAAA'
-const CANARY = 'tnz_acme_FAKEcanaryFAKEcanaryFAKEcanaryFAKEcan'
-const T0 = 1_800_000_000_000
-const LIST = '/api/wallet/list'
-const CREATE = '/api/wallet/create'
-const STREAM = '/api/events/stream'
 let seq = 0
 
 function req (start: number, o: Partial<RequestEntry> = {}): RequestEntry {

@@ -9,14 +9,8 @@ import { MAX_STREAM_ATTEMPTS_PER_S, RESYNC_WITHIN_MS } from '../src/checks/recon
 import { CONCURRENT_GRACE_MS, STORM_429_PER_S, retryChains } from '../src/checks/throttling.ts'
 import type { AnyEntry, DropEntry, Evidence, FaultEntry, FrameEntry, RequestEntry, StreamEntry } from '../src/evidence.ts'
 import type { Span } from '../src/otlp/index.ts'
+import { KEY_ID, CANARY, T0, LIST, CREATE, STREAM } from './helpers/fixtures.ts'
 
-const KEY_ID = 'key_AAAAAAAAAAAAAAAA'
-// A fake canary in the shape of contract 2.1: 43 base64url chars after the last underscore.
-const CANARY = 'tnz_acme_FAKEcanaryFAKEcanaryFAKEcanaryFAKEcan'
-const T0 = 1_800_000_000_000
-const LIST = '/api/wallet/list'
-const CREATE = '/api/wallet/create'
-const STREAM = '/api/events/stream'
 
 let seq = 0
 /** A request entry that started at `start` (ms after T0) and took `took` ms. */

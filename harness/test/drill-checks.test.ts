@@ -8,11 +8,10 @@ import { POISON_MAX_DELIVERIES } from '../src/checks/input.ts'
 import { INCIDENT_MAX_AFTER_REFUSAL } from '../src/checks/incident.ts'
 import type { AnyEntry, DrillSetup, Evidence, RequestEntry } from '../src/evidence.ts'
 import { auditTrail, buildTimeline } from '../src/drills/audit.ts'
+import { T0, LIST } from './helpers/fixtures.ts'
 
-const T0 = 1_800_000_000_000
 const OLD = 'key_OLDOLDOLDOLDOLDOL'
 const NEW = 'key_NEWNEWNEWNEWNEWNE'
-const LIST = '/api/wallet/list'
 let seq = 0
 
 function req (start: number, o: Partial<RequestEntry> = {}): RequestEntry {
