@@ -20,6 +20,8 @@ export const GROWTH_RATIO = 1.5
  * below it but for about 1 run in 1000 or fewer (seeded simulations in the unit tests).
  */
 export const JITTER_FLOOR_RATIO = 0.8
+/** Fewer gaps than this at attempt indices with >= 3 samples leave jitter unjudged: a few draws of full jitter can sit together by chance. */
+export const JITTER_MIN_GAPS = 12
 
 /** Attempts of one logical request: same key, method and route (and request id when the client chose one). */
 export function retryChains (reqs: RequestEntry[], isFailure: (r: RequestEntry) => boolean): RequestEntry[][] {
@@ -155,11 +157,12 @@ export function checkThrottling (e: Evidence): CheckResult[] {
     // ratio is pooled over indices (summed smallest over summed medians) so the long waits, where
     // lag matters least, weigh most, and one stalled index decides nothing.
     const sampled = gapsByAttempt.filter((g) => g.length >= 3)
-    const floorRatio = sampled.length === 0 ? null : sampled.reduce((a, g) => a + Math.min(...g), 0) / Math.max(sampled.reduce((a, g) => a + median(g), 0), 1)
+    const floorRatio = sampled.flat().length < JITTER_MIN_GAPS ? null : sampled.reduce((a, g) => a + Math.min(...g), 0) / Math.max(sampled.reduce((a, g) => a + median(g), 0), 1)
     if (floorRatio !== null && med >= AT_ONCE_MS && floorRatio > JITTER_FLOOR_RATIO) v.push({ message: `backoff is not jittered: retries at the same attempt wait the same (the smallest gap is ${Math.round(floorRatio * 100)} % of the median, pooled over ${sampled.length} attempt indices; smallest ${sampled.map((g) => Math.round(Math.min(...g))).join(', ')} ms against medians ${sampled.map((g) => Math.round(median(g))).join(', ')} ms)` })
     out.push(verdict('throttling/backoff', 'Backoff between retries of 5xx grows and is jittered', v,
       { chains: chains.length, meanGapMsByAttempt: gapsByAttempt.map((g) => stat(g, mean)), medianGapMsByAttempt: gapsByAttempt.map((g) => stat(g, median)), minGapMsByAttempt: gapsByAttempt.map((g) => stat(g, (x) => Math.min(...x))), samplesByAttempt: gapsByAttempt.map((g) => g.length), medianGapMs: Math.round(med), smallestToMedian: floorRatio === null ? null : Math.round(floorRatio * 100) / 100 },
-      `${chains.length} retry chains; mean gaps by attempt ${gapsByAttempt.map((g) => stat(g, mean) ?? '-').join(' → ')} ms`))
+      `${chains.length} retry chains; mean gaps by attempt ${gapsByAttempt.map((g) => stat(g, mean) ?? '-').join(' → ')} ms` +
+        (floorRatio === null ? `; jitter not judged (fewer than ${JITTER_MIN_GAPS} gaps at attempts retried 3 times or more)` : `; smallest gap ${Math.round(floorRatio * 100)} % of the median`)))
   }
 
   // Retries are capped: no chain of failures longer than maxRetries + 1 attempts.
