@@ -157,8 +157,4 @@ export function keyFields (o: Record<string, unknown>, d: ErrorDetail[], now: nu
   }
 }
 
-export function checkFields (o: Record<string, unknown>, allowed: readonly string[], d: ErrorDetail[]): void {
-  unknownFields(o, allowed, d)
-}
-
 export { fail as throwIfDetails }

@@ -3,14 +3,14 @@
 import type { MockContext } from '../context.ts'
 import { valueTooDeep } from '../domain/json-limits.ts'
 import { redactSecrets } from '../domain/secret-windows.ts'
-import { ApiError, type ErrorDetail } from '../errors.ts'
+import { ApiError } from '../errors.ts'
 import { isValidSubject } from '../domain/event-log/subjects.ts'
 import { validateFaultPlan, type FaultPlanInput } from '../domain/fault-plan.ts'
-import { DEFAULT_SCOPES, SLUG_RE } from '../domain/key-store.ts'
 import type { RecordEntry } from '../domain/record.ts'
 import { eventBody } from '../sse/frames.ts'
 import type { StreamRegistry } from '../sse/registry.ts'
-import { checkFields, keyFields, objectBody, throwIfDetails } from '../validate.ts'
+import { objectBody } from '../validate.ts'
+import { keyCreateInput, tenantCreateInput } from '../control-input.ts'
 
 /** What a key-creating helper returns: the full key, shown this once (contract 2.3). */
 export interface CreatedKey {
@@ -28,31 +28,20 @@ export function createControlHelpers (mock: MockContext, registry: StreamRegistr
   }
 
   return {
-    /** A new tenant and its first key (POST /__harness/tenants). */
-    createTenant (input: { slug?: string, quota?: number, name?: string, scopes?: string[], rateLimit?: number, expiresAt?: string, network?: string } = {}) {
-      const o = objectBody(input)
-      const d: ErrorDetail[] = []
-      checkFields(o, ['slug', 'rateLimit', 'quota', 'scopes', 'name', 'expiresAt', 'network'], d)
-      if (o.slug !== undefined && (typeof o.slug !== 'string' || !SLUG_RE.test(o.slug))) d.push({ field: 'slug', message: 'must be 1-32 chars of [a-z0-9] (contract 2.1)' })
-      else if (typeof o.slug === 'string' && mock.keys.tenant(o.slug) !== undefined) d.push({ field: 'slug', message: 'a tenant with this slug exists' })
-      if (o.quota !== undefined && (typeof o.quota !== 'number' || !Number.isInteger(o.quota) || o.quota < 1)) d.push({ field: 'quota', message: 'must be an integer >= 1 (requests per window for the whole tenant)' })
-      const keyInput = keyFields(o, d, mock.now(), { scopes: DEFAULT_SCOPES })
-      throwIfDetails(d, 'The tenant')
-      const tenant = mock.addTenant(typeof o.slug === 'string' ? o.slug : mock.keys.freeSlug(), typeof o.quota === 'number' ? { quota: o.quota } : {})
-      const { record: k, key } = mock.keys.createKey(tenant, keyInput)
+    /** A new tenant and its first key (POST /__harness/tenants; same checks, control-input.ts). */
+    createTenant (input: { slug?: string, quota?: number, name?: string, scopes?: string[], rateLimit?: number, network?: string } = {}) {
+      const i = tenantCreateInput(mock, input)
+      const tenant = mock.addTenant(i.slug, i.quota !== undefined ? { quota: i.quota } : {})
+      const { record: k, key } = mock.keys.createKey(tenant, i.key)
       return { tenant: { id: tenant.id, slug: tenant.slug }, key: { id: k.id, key } }
     },
 
     /** A new key for a tenant named by id or slug (POST /__harness/keys); scopes default to every non-admin scope. */
     createKey (tenant: string, input: { name?: string, scopes?: string[], rateLimit?: number, expiresAt?: string, network?: string } = {}): CreatedKey {
-      const o = objectBody(input)
-      const d: ErrorDetail[] = []
-      checkFields(o, ['name', 'scopes', 'rateLimit', 'expiresAt', 'network'], d)
-      const keyInput = keyFields(o, d, mock.now(), { scopes: DEFAULT_SCOPES })
-      throwIfDetails(d, 'The key')
-      const t = tenantOf(tenant)
-      const { record: k, key } = mock.keys.createKey(t, keyInput)
-      return { id: k.id, key, tenantId: t.id, tenantSlug: t.slug }
+      // The tenant goes in the body, where the HTTP route reads it; a `tenant` inside input cannot override it.
+      const i = keyCreateInput(mock, { ...objectBody(input), tenant })
+      const { record: k, key } = mock.keys.createKey(i.tenant, i.key)
+      return { id: k.id, key, tenantId: i.tenant.id, tenantSlug: i.tenant.slug }
     },
 
     /** Revoke every live key of a tenant at once (POST /__harness/tenants/:tenant/revoke-keys). */

@@ -5,9 +5,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { ApiError } from '../errors.ts'
 import { validateFaultPlan } from '../domain/fault-plan.ts'
 import { dataEnvelope } from '../pipeline/index.ts'
-import { DEFAULT_SCOPES } from '../domain/key-store.ts'
-import { checkObject, checkQuery, keyFields, objectBody, throwIfDetails } from '../validate.ts'
-import { HARNESS_KEY_CREATE, HARNESS_TENANT_CREATE, KEY_FIELD_NAMES, RECORD_QUERY } from '../schemas.ts'
+import { checkObject, checkQuery, objectBody, throwIfDetails } from '../validate.ts'
+import { RECORD_QUERY } from '../schemas.ts'
+import { keyCreateInput, tenantCreateInput } from '../control-input.ts'
 import { hostileEvents, hostileWallets } from '../domain/hostile.ts'
 import type { ErrorDetail } from '../errors.ts'
 
@@ -17,27 +17,15 @@ export default async function controlRoutes (app: FastifyInstance) {
   const noTenant = (field: string) => new ApiError('not_found', 'No such tenant.', [{ field, message: 'unknown tenant id or slug' }])
 
   app.post('/__harness/tenants', { config }, function (request, reply) {
-    const o = objectBody(request.body ?? {})
-    const d: ErrorDetail[] = []
-    checkObject(HARNESS_TENANT_CREATE, o, d, KEY_FIELD_NAMES)
-    if (typeof o.slug === 'string' && !d.some((x) => x.field === 'slug') && app.mock.keys.tenant(o.slug) !== undefined) d.push({ field: 'slug', message: 'a tenant with this slug exists' })
-    const input = keyFields(o, d, app.mock.now(), { scopes: DEFAULT_SCOPES })
-    throwIfDetails(d, 'The tenant')
-    const slug = typeof o.slug === 'string' ? o.slug : app.mock.keys.freeSlug()
-    const tenant = app.mock.addTenant(slug, typeof o.quota === 'number' ? { quota: o.quota } : {})
-    const { record, key } = app.mock.keys.createKey(tenant, input)
+    const input = tenantCreateInput(app.mock, request.body)
+    const tenant = app.mock.addTenant(input.slug, input.quota !== undefined ? { quota: input.quota } : {})
+    const { record, key } = app.mock.keys.createKey(tenant, input.key)
     reply.code(201).send(ok(request, { tenant: { id: tenant.id, slug: tenant.slug }, key: { id: record.id, key } }))
   })
 
   app.post('/__harness/keys', { config }, function (request, reply) {
-    const o = objectBody(request.body)
-    const d: ErrorDetail[] = []
-    checkObject(HARNESS_KEY_CREATE, o, d, KEY_FIELD_NAMES)
-    const input = keyFields(o, d, app.mock.now(), { scopes: DEFAULT_SCOPES })
-    throwIfDetails(d, 'The key')
-    const tenant = app.mock.keys.tenant(o.tenant as string)
-    if (tenant === undefined) throw noTenant('tenant')
-    const { record, key } = app.mock.keys.createKey(tenant, input)
+    const input = keyCreateInput(app.mock, request.body)
+    const { record, key } = app.mock.keys.createKey(input.tenant, input.key)
     reply.code(201).send(ok(request, { id: record.id, key }))
   })
 
