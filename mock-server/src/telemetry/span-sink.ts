@@ -71,7 +71,7 @@ export class SpanSink {
       this.#stats.exported = m.exported
       this.#stats.failed = m.failed
       if (m.type === 'buffer') this.#free.push(m.buf)
-      else { this.#flushes.get(m.id)?.(); this.#flushes.delete(m.id) }
+      else if (m.type === 'done') { this.#flushes.get(m.id)?.(); this.#flushes.delete(m.id) }
     })
     this.#worker.on('error', () => { this.#die() })
     this.#worker.on('exit', () => { this.#die() })

@@ -18,8 +18,8 @@ export interface WorkerInit extends EncoderInit {
 
 /** Main thread to worker. */
 export type ToWorker = ({ type: 'batch' } & SpanBatch) | { type: 'flush', id: number } | { type: 'shutdown', id: number }
-/** Worker to main thread: a buffer to reuse, or the end of a flush; both carry the running counts. */
-export type FromWorker = ({ type: 'buffer', buf: ArrayBuffer } | { type: 'done', id: number }) & { exported: number, failed: number }
+/** Worker to main thread: a buffer to reuse, an export's outcome, or the end of a flush; all carry the running counts. */
+export type FromWorker = ({ type: 'buffer', buf: ArrayBuffer } | { type: 'stats' } | { type: 'done', id: number }) & { exported: number, failed: number }
 
 interface Payload { bytes: Uint8Array, count: number }
 
@@ -54,6 +54,7 @@ port.on('message', (m: ToWorker) => {
     exporter.export({ bytes, count: n }, (r) => {
       if (r.code === ExportResultCode.SUCCESS) exported += n
       else failed += n
+      port.postMessage({ type: 'stats', exported, failed } satisfies FromWorker)
     })
     return
   }
