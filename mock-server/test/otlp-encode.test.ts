@@ -139,6 +139,40 @@ describe('OTLP encoder for SERVER span slots', () => {
     expect(Buffer.from(ours).toString('hex')).toBe(Buffer.from(theirs).toString('hex'))
   })
 
+  it('writes runs of spans that repeat their attributes as the SDK does, span after span', () => {
+    const enc = createServerSpanEncoder(init())
+    const base = { I_NAME: 0, I_METHOD: 1, I_PATH: 2, I_SCHEME: 3, I_ROUTE: 2, I_CLIENT: 4, I_USER_AGENT: 5, I_TENANT: 6, I_KEY_ID: 7 }
+    const specs: SlotSpec[] = [
+      { status: 200, refs: base, allowed: 1, remaining: 9 },
+      { status: 200, refs: base, allowed: 1, remaining: 8 },
+      { status: 429, refs: { ...base, I_ERROR_CODE: 9 }, allowed: 0, remaining: 0 },
+      { status: 200, refs: { ...base, I_PATH: -2 }, allowed: 1, remaining: 7 },
+      { status: 200, refs: { ...base, I_PATH: -3 }, allowed: 1, remaining: 6 },
+      { status: 200, refs: base, allowed: 1, remaining: 5 }
+    ]
+    const ours = enc.encode(batchOf(specs, SHARED, ['/api/wallet/list?x', '/api/wallet/list?y']))
+    const attrs = (spec: SlotSpec, path: string): Attributes => ({
+      [N.ATTR_HTTP_REQUEST_METHOD]: 'GET',
+      [N.ATTR_URL_PATH]: path,
+      [N.ATTR_URL_SCHEME]: 'http',
+      [N.ATTR_HTTP_ROUTE]: '/api/wallet/list',
+      [N.ATTR_CLIENT_ADDRESS]: '127.0.0.1',
+      [N.ATTR_USER_AGENT_ORIGINAL]: 'autocannon',
+      [N.ATTR_HTTP_RESPONSE_STATUS_CODE]: spec.status,
+      [N.ATTR_TENZRO_TENANT_ID]: 'tnt_acme',
+      [N.ATTR_TENZRO_KEY_ID]: 'key_0123456789abcdef',
+      [N.ATTR_TENZRO_RATELIMIT_ALLOWED]: spec.allowed === 1,
+      [N.ATTR_TENZRO_RATELIMIT_REMAINING]: spec.remaining!,
+      ...(spec.status === 429 ? { [N.ATTR_TENZRO_ERROR_CODE]: 'rate_limited' } : {})
+    })
+    const paths = ['/api/wallet/list', '/api/wallet/list', '/api/wallet/list', '/api/wallet/list?x', '/api/wallet/list?y', '/api/wallet/list']
+    // One resource, one scope: the SDK groups spans by their (identical) resource and scope objects.
+    const first = sdkSpan({})
+    const theirs = ProtobufTraceSerializer.serializeRequest(specs.map((spec, n) => ({ ...sdkSpan(attrs(spec, paths[n]!)), resource: first.resource })) as never)!
+    expect(decode(ours)).toEqual(decode(theirs))
+    expect(Buffer.from(ours).toString('hex')).toBe(Buffer.from(theirs).toString('hex'))
+  })
+
   it('marks a 5xx with error.type and an ERROR status, and omits what a slot does not hold', () => {
     const enc = createServerSpanEncoder(init())
     const ours = enc.encode(batchOf([{ status: 503, refs: { I_NAME: 0, I_METHOD: 1, I_PATH: 2, I_SCHEME: 3 } }], SHARED))

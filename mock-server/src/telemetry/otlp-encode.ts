@@ -167,6 +167,56 @@ export function createServerSpanEncoder (init: L.EncoderInit): ServerSpanEncoder
     w.byte(v ? 1 : 0)
   }
 
+  // The attributes from http.request.method to tenzro.key.id repeat from span to span under load (one
+  // client, one route, one key): when a span's references and status are those of the last run
+  // written, that run's bytes are copied. Only runs of shared references are kept (a batch value
+  // differs from span to span), and none across batches.
+  const RUN_FIRST = L.I_METHOD
+  const RUN_LAST = L.I_KEY_ID
+  const runRefs = new Int32Array(RUN_LAST - RUN_FIRST + 1)
+  let runStatus = -1
+  let runStart = 0
+  let runEnd = 0
+  let runAttrs = 0
+  let runDropped = 0
+
+  function sameRun (i32: Int32Array, i: number, status: number): boolean {
+    if (runEnd === runStart || status !== runStatus) return false
+    for (let k = RUN_FIRST; k <= RUN_LAST; k++) if (i32[i + k] !== runRefs[k - RUN_FIRST]) return false
+    return true
+  }
+
+  function writeRun (i32: Int32Array, i: number, status: number): void {
+    const start = w.pos
+    sref(KEYS[N.ATTR_HTTP_REQUEST_METHOD]!, i32[i + L.I_METHOD]!)
+    sref(KEYS[N.ATTR_HTTP_REQUEST_METHOD_ORIGINAL]!, i32[i + L.I_METHOD_ORIGINAL]!)
+    sref(KEYS[N.ATTR_URL_PATH]!, i32[i + L.I_PATH]!)
+    sref(KEYS[N.ATTR_URL_QUERY]!, i32[i + L.I_QUERY]!)
+    sref(KEYS[N.ATTR_URL_SCHEME]!, i32[i + L.I_SCHEME]!)
+    sref(KEYS[N.ATTR_HTTP_ROUTE]!, i32[i + L.I_ROUTE]!)
+    const address = i32[i + L.I_ADDRESS]!
+    if (address !== L.NONE) {
+      sref(KEYS[N.ATTR_SERVER_ADDRESS]!, address)
+      smallInt(KEYS[N.ATTR_SERVER_PORT]!, i32[i + L.I_PORT]!)
+    }
+    sref(KEYS[N.ATTR_CLIENT_ADDRESS]!, i32[i + L.I_CLIENT]!)
+    sref(KEYS[N.ATTR_USER_AGENT_ORIGINAL]!, i32[i + L.I_USER_AGENT]!)
+    smallInt(KEYS[N.ATTR_HTTP_RESPONSE_STATUS_CODE]!, status)
+    sref(KEYS[N.ATTR_TENZRO_TENANT_ID]!, i32[i + L.I_TENANT]!)
+    sref(KEYS[N.ATTR_TENZRO_KEY_ID]!, i32[i + L.I_KEY_ID]!)
+    let reusable = true
+    for (let k = RUN_FIRST; k <= RUN_LAST; k++) {
+      const r = i32[i + k]!
+      runRefs[k - RUN_FIRST] = r
+      if (k !== L.I_PORT && r < L.NONE) reusable = false
+    }
+    runStatus = status
+    runStart = start
+    runEnd = reusable ? w.pos : start
+    runAttrs = attrs
+    runDropped = dropped
+  }
+
   function span (u8: Uint8Array, i32: Int32Array, f64: Float64Array, slot: number): void {
     const b = slot * L.SLOT_BYTES
     const i = b >> 2
@@ -203,22 +253,16 @@ export function createServerSpanEncoder (init: L.EncoderInit): ServerSpanEncoder
     attrs = 0
     dropped = 0
     const status = i32[i + L.I_STATUS]!
-    sref(KEYS[N.ATTR_HTTP_REQUEST_METHOD]!, i32[i + L.I_METHOD]!)
-    sref(KEYS[N.ATTR_HTTP_REQUEST_METHOD_ORIGINAL]!, i32[i + L.I_METHOD_ORIGINAL]!)
-    sref(KEYS[N.ATTR_URL_PATH]!, i32[i + L.I_PATH]!)
-    sref(KEYS[N.ATTR_URL_QUERY]!, i32[i + L.I_QUERY]!)
-    sref(KEYS[N.ATTR_URL_SCHEME]!, i32[i + L.I_SCHEME]!)
-    sref(KEYS[N.ATTR_HTTP_ROUTE]!, i32[i + L.I_ROUTE]!)
-    const address = i32[i + L.I_ADDRESS]!
-    if (address !== L.NONE) {
-      sref(KEYS[N.ATTR_SERVER_ADDRESS]!, address)
-      smallInt(KEYS[N.ATTR_SERVER_PORT]!, i32[i + L.I_PORT]!)
+    if (sameRun(i32, i, status)) {
+      const len = runEnd - runStart
+      w.ensure(len)
+      w.buf.copyWithin(w.pos, runStart, runEnd)
+      w.pos += len
+      attrs = runAttrs
+      dropped = runDropped
+    } else {
+      writeRun(i32, i, status)
     }
-    sref(KEYS[N.ATTR_CLIENT_ADDRESS]!, i32[i + L.I_CLIENT]!)
-    sref(KEYS[N.ATTR_USER_AGENT_ORIGINAL]!, i32[i + L.I_USER_AGENT]!)
-    smallInt(KEYS[N.ATTR_HTTP_RESPONSE_STATUS_CODE]!, status)
-    sref(KEYS[N.ATTR_TENZRO_TENANT_ID]!, i32[i + L.I_TENANT]!)
-    sref(KEYS[N.ATTR_TENZRO_KEY_ID]!, i32[i + L.I_KEY_ID]!)
     const allowed = i32[i + L.I_RL_ALLOWED]!
     if (allowed !== -1) {
       bool(KEYS[N.ATTR_TENZRO_RATELIMIT_ALLOWED]!, allowed === 1)
@@ -243,6 +287,8 @@ export function createServerSpanEncoder (init: L.EncoderInit): ServerSpanEncoder
     // Span.flags (16, fixed32): trace flags, and whether the parent's is-remote is known and true.
     w.varint(tag(16, 5))
     w.fixed32(((flags & L.FLAG_SAMPLED) !== 0 ? 1 : 0) | 0x100 | ((flags & L.FLAG_PARENT_REMOTE) !== 0 ? 0x200 : 0))
+    // A span whose length is not a two-byte varint moves its bytes, and the run kept with them.
+    if (varintSize(w.pos - at - 2) !== 2) runEnd = runStart = 0
     w.end(at)
   }
 
@@ -254,6 +300,7 @@ export function createServerSpanEncoder (init: L.EncoderInit): ServerSpanEncoder
       const i32 = new Int32Array(batch.buf)
       const f64 = new Float64Array(batch.buf)
       w.pos = 0
+      runEnd = runStart = 0
       for (let s = 0; s < batch.n; s++) span(u8, i32, f64, s)
       values = []
 
