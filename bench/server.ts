@@ -38,7 +38,7 @@ if (spec.kind === 'bare') {
   const logStream = pino.destination({ dest: spec.logFile === undefined ? openSync('/dev/null', 'w') : openSync(spec.logFile, 'a'), sync: false })
   // Tracing from OTEL_* in the child's env, as server.ts does (bench/tracing.ts sets them).
   const tracing = tracingConfigured(process.env) ? await startTracing() : undefined
-  const app = await buildApp(resolveConfig({ logLevel: 'info', ...spec.config }), { logStream, tracer: tracing?.tracer })
+  const app = await buildApp(resolveConfig({ logLevel: 'info', ...spec.config }), { logStream, tracer: tracing?.tracer, fast: tracing?.fast })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const tenant = app.mock.keys.tenant('acme')!
   const { key } = app.mock.keys.createKey(tenant, { name: 'bench' })
@@ -52,7 +52,8 @@ process.on('message', (m) => {
     const u = process.memoryUsage()
     send({ rssMb: Math.round(u.rss / 1048576), heapUsedMb: Math.round(u.heapUsed / 1048576), heapTotalMb: Math.round(u.heapTotal / 1048576), externalMb: Math.round(u.external / 1048576), arrayBuffersMb: Math.round(u.arrayBuffers / 1048576) })
   }
-  if (m === 'cpu') { const c = process.cpuUsage(); send({ cpuUs: c.user + c.system, userUs: c.user, sysUs: c.system }) }
+  // mainUs: the main thread alone (the rest is worker threads: the span sink's exporter when tracing).
+  if (m === 'cpu') { const c = process.cpuUsage(); const t = process.threadCpuUsage(); send({ cpuUs: c.user + c.system, userUs: c.user, sysUs: c.system, mainUs: t.user + t.system }) }
   if (m === 'soak') {
     // What a leak shows as (bench/soak.ts): live heap after a full GC, RSS, and handles and listeners.
     (globalThis as { gc?: () => void }).gc?.()

@@ -20,7 +20,7 @@ import idempotency from './plugins/idempotency.ts'
 import faults from './plugins/faults.ts'
 import rateLimit from './plugins/rate-limit.ts'
 import record from './plugins/record.ts'
-import telemetry from './plugins/telemetry.ts'
+import telemetry, { type FastSpans } from './plugins/telemetry.ts'
 import tlsFaults from './plugins/tls-faults.ts'
 import metrics from './plugins/metrics.ts'
 import sharedState from './plugins/shared-state.ts'
@@ -48,6 +48,8 @@ export interface AppDeps {
   logStream?: DestinationStream
   /** Tracing on (telemetry/sdk.ts startTracing); absent, the telemetry plugin adds no hook, so an untraced request pays nothing. */
   tracer?: Tracer
+  /** SERVER spans through a span sink (telemetry/sdk.ts startTracing's `fast`); needs `tracer` for the other spans. */
+  fast?: FastSpans | undefined
   /**
    * Serve HTTPS with this key and certificate (PEM), TLS 1.2 or later (server.ts --tls). `rogue`, a
    * certificate from another CA, enables the tls-untrusted and tls-downgrade faults.
@@ -211,7 +213,7 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
   const ctx = () => app.mock
 
   // First, so its SERVER span also covers requests the other onRequest hooks refuse.
-  await app.register(telemetry, { tracer: deps.tracer, unsafeDisableRedaction: config.unsafeDisableRedaction })
+  await app.register(telemetry, { tracer: deps.tracer, fast: deps.fast, unsafeDisableRedaction: config.unsafeDisableRedaction })
   await app.register(requestContext)
   await app.register(overload, { config: config.overload })
   await app.register(controlGuard, { token: config.controlToken, allowRemote: config.controlAllowRemote })
@@ -244,7 +246,7 @@ export async function buildApp (config: MockConfig, deps: AppDeps = {}): Promise
   // and the request-context step answers 417 in the envelope.
   app.server.on('checkExpectation', app.routing)
 
-  if (config.metrics.enabled) await app.register(metrics, { context: ctx, maxTenants: config.metrics.maxTenants })
+  if (config.metrics.enabled) await app.register(metrics, { context: ctx, maxTenants: config.metrics.maxTenants, spanStats: () => app.telemetry.spanStats() })
   await app.register(healthRoutes)
   await app.register(walletRoutes)
   await app.register(keyRoutes)

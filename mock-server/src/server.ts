@@ -215,7 +215,7 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv): Promise<num
     const { startTracing, tracingConfigured } = await import('./telemetry/sdk.ts')
     const started = tracingConfigured(env) ? await startTracing() : undefined
     tracing = started
-    app = await buildApp(config, { logStream: pino.destination({ fd: 2, sync: false }), tracer: started?.tracer, ...(tls === undefined ? {} : { tls }) })
+    app = await buildApp(config, { logStream: pino.destination({ fd: 2, sync: false }), tracer: started?.tracer, fast: started?.fast, ...(tls === undefined ? {} : { tls }) })
     await app.listen({ host: config.host, port: config.port })
   } catch (err) {
     const e = err as NodeJS.ErrnoException

@@ -5,7 +5,8 @@
 // traceparent), http.request.resend_count on the retry, CONSUMER spans with messaging.message.id, and
 // the mock's stream and producer spans around the deliveries.
 //
-// The mock's SDK is the real one (telemetry/sdk.ts: NodeSDK from OTEL_* variables, OTLP/HTTP protobuf);
+// The mock's SDK is the real one (telemetry/sdk.ts: NodeSDK from OTEL_* variables, OTLP/HTTP protobuf,
+// SERVER spans through its span sink);
 // the client has its own provider, as a separate service would.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT_CONTEXT, SpanKind, context, trace } from '@opentelemetry/api'
@@ -41,7 +42,9 @@ beforeAll(async () => {
     OTEL_BSP_SCHEDULE_DELAY: '20'
   })
   tracing = await startTracing()
-  m = await startMock(QUIET, { tracer: tracing.tracer })
+  // SERVER spans through the span sink, as `tenzro-mock` makes them with this configuration.
+  expect(tracing.fast).toBeDefined()
+  m = await startMock(QUIET, { tracer: tracing.tracer, fast: tracing.fast })
   clientProvider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': CLIENT_SERVICE }),
     spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: receiver.tracesUrl }), scheduledDelayMillis: 20 })]

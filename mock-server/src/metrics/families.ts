@@ -123,13 +123,17 @@ abstract class Family<C> {
   }
 }
 
+/** A counter; `collect` (optional) sets its series just before each scrape, from counts kept elsewhere. */
 export class CounterFamily extends Family<CounterCell> {
   readonly type = 'counter' as const
-  constructor (name: string, help: string, labelNames: readonly string[] = []) {
+  readonly #collect: ((c: CounterFamily) => void) | undefined
+  constructor (name: string, help: string, labelNames: readonly string[] = [], collect?: (c: CounterFamily) => void) {
     super(name, help, labelNames, () => ({ value: 0 }))
+    this.#collect = collect
   }
 
   protected samples (): Sample[] {
+    this.#collect?.(this)
     return this.tree.all.map(({ labels, cell }) => ({ labels, value: cell.value }))
   }
 }

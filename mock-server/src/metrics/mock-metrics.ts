@@ -14,8 +14,13 @@ import type { RequestState } from '../types.ts'
 import { looksSecret } from '../pipeline/secrets.ts'
 import { CounterFamily, GaugeFamily, HistogramFamily, type CounterCell, type RegistryMetric } from './families.ts'
 
+/** The trace span sink's counts (plugins/telemetry.ts spanStats). */
+export interface SpanCounts { queued: number, dropped: number, exported: number, failed: number }
+
 export interface MockMetricsOptions {
   context: () => MockContext
+  /** Counts of the trace span sink; zeros when absent (tracing off, or every span on the SDK). */
+  spanStats?: (() => SpanCounts) | undefined
   /** Distinct tenant labels before the rest are counted as `other`. */
   maxTenants: number
   /** Distinct fault id labels before the rest are counted as `other`. */
@@ -83,8 +88,12 @@ export function createMockMetrics (opts: MockMetricsOptions) {
     g.series(c.rateLimit.store === 'memory' ? 'memory' : 'redis', c.events.backend === 'memory' ? 'memory' : 'nats', c.rateLimit.algorithm).value = 1
   })
 
+  const spans = new CounterFamily(PREFIX + 'trace_spans_total', 'SERVER spans of the trace export queue by outcome: queued (handed to the export worker), dropped (the queue was full, as OTEL_BSP_MAX_QUEUE_SIZE bounds it), exported, failed (the exporter gave up). Zero when tracing is off.', ['outcome'], (c) => {
+    const s = opts.spanStats?.()
+    for (const outcome of ['queued', 'dropped', 'exported', 'failed'] as const) c.series(outcome).value = s === undefined ? 0 : s[outcome]
+  })
   const families = [info, requests, duration, rateLimited, authAttempts, limiter, idempotency, faults, streamsOpened, streamsClosed, streamsOpen,
-    streamDuration, eventsSent, gaps, gapEvents, drops, reconnects, stalls, entries, recordGauge, recordDropped]
+    streamDuration, eventsSent, gaps, gapEvents, drops, reconnects, stalls, entries, recordGauge, recordDropped, spans]
 
   // ---- bounded labels ----------------------------------------------------------------------------
 

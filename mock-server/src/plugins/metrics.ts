@@ -4,10 +4,10 @@
 // (contract 1.7): it never rate limits and holds no key, key id or request id, only bounded labels.
 import fp from 'fastify-plugin'
 import type { MockContext } from '../context.ts'
-import { createMockMetrics } from '../metrics/mock-metrics.ts'
+import { createMockMetrics, type SpanCounts } from '../metrics/mock-metrics.ts'
 
-export default fp(async function metrics (app, opts: { context: () => MockContext, maxTenants: number }) {
-  const m = createMockMetrics({ context: opts.context, maxTenants: opts.maxTenants })
+export default fp(async function metrics (app, opts: { context: () => MockContext, maxTenants: number, spanStats?: () => SpanCounts }) {
+  const m = createMockMetrics({ context: opts.context, maxTenants: opts.maxTenants, spanStats: opts.spanStats })
   opts.context().record.observe(m.observe)
   app.addHook('onClose', function (_app, done) {
     opts.context().record.observe(undefined)

@@ -4,7 +4,9 @@
 // event stream ends with its 200, as the client's connection span does; the stream span, its child,
 // lasts until the connection closes.
 //
-// Spans are made here, in two Fastify hooks, with @opentelemetry/api alone; the SDK is built in
+// Spans are made here with @opentelemetry/api, the SERVER span by telemetry/server-spans*.ts: through
+// the SDK's tracer, or, when telemetry/sdk.ts gave a span sink, as a fixed-size slot that a worker
+// thread encodes and exports (one onResponse hook; the span starts lazily). The SDK is built in
 // telemetry/sdk.ts, and only when OTEL_* configures it. Without a tracer this plugin adds no hook and
 // no request decorator: the request path is exactly the untraced one (configure once, run cheap,
 // house style principle 2). Generic HTTP instrumentation (instrumentation-http, @fastify/otel) was
@@ -15,10 +17,7 @@
 // when they could hold a key, raw or encoded; tenants and keys appear as ids only.
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import {
-  ROOT_CONTEXT, SpanKind, SpanStatusCode, trace,
-  type Attributes, type Span, type Tracer
-} from '@opentelemetry/api'
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Attributes, type Span, type Tracer } from '@opentelemetry/api'
 import type { EventLog, StoredEvent } from '../domain/event-log/types.ts'
 import type { RecordEntryType } from '../domain/record.ts'
 import * as N from '../telemetry/names.ts'
@@ -26,6 +25,9 @@ import { looksSecret } from '../pipeline/index.ts'
 import { redactPath, redactQuery, safeName } from '../telemetry/redact.ts'
 import { extractContext } from '../telemetry/trace-context.ts'
 import { createStreamLinks, type OpenStream } from '../telemetry/links.ts'
+import { createSdkServerSpans, type ServerSpans } from '../telemetry/server-spans.ts'
+import { createFastServerSpans, type FastServerSpan, type SpanSampler } from '../telemetry/server-spans-fast.ts'
+import type { SpanSink, SpanSinkStats } from '../telemetry/span-sink.ts'
 
 export { extractContext, looksSecret, redactPath, redactQuery, safeName }
 
@@ -62,11 +64,21 @@ export interface MockTelemetry {
    * when given). Streams that deliver the event link to this span. Without tracing it is the bare call.
    */
   publish (log: EventLog, tenantId: string, subject: string, data: unknown, request?: FastifyRequest): Promise<StoredEvent>
+  /** The span sink's counts (SERVER spans queued, dropped, exported, failed); zeros without one. */
+  spanStats (): SpanSinkStats
+}
+
+/** SERVER spans through a span sink (telemetry/sdk.ts), decided by the SDK's sampler. */
+export interface FastSpans {
+  sink: SpanSink
+  sampler: SpanSampler
 }
 
 export interface TelemetryOptions {
   /** The mock's tracer (telemetry/sdk.ts). Absent: tracing is off and the plugin adds nothing per request. */
   tracer?: Tracer | undefined
+  /** SERVER spans through this sink instead of the tracer (the stream and PRODUCER spans stay on the tracer). */
+  fast?: FastSpans | undefined
   /** Producer span contexts kept for links from deliveries. Default 10 000. */
   maxProducers?: number
   /**
@@ -82,7 +94,7 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     /** The request's SERVER span while it is open (only decorated when tracing is on). */
-    tenzroSpan: Span | null
+    tenzroSpan: Span | FastServerSpan | null
   }
 }
 
@@ -90,14 +102,15 @@ const OFF: MockTelemetry = Object.freeze({
   enabled: false,
   recorder (record: StreamRecordFn) { return record },
   stream () {},
-  publish (log: EventLog, tenantId: string, subject: string, data: unknown) { return log.publish(tenantId, subject, data) }
+  publish (log: EventLog, tenantId: string, subject: string, data: unknown) { return log.publish(tenantId, subject, data) },
+  spanStats: noSpanStats
 })
 
-// ---- the plugin ------------------------------------------------------------------------------------
+function noSpanStats (): SpanSinkStats {
+  return { queued: 0, dropped: 0, exported: 0, failed: 0 }
+}
 
-const SERVER = Object.freeze({ kind: SpanKind.SERVER })
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE', 'QUERY'])
-const HOST = /^(?:\[([0-9A-Fa-f:.]{2,45})\]|([A-Za-z0-9.-]{1,253}))(?::(\d{1,5}))?$/
+// ---- the plugin ------------------------------------------------------------------------------------
 
 export default fp(async function telemetry (app: FastifyInstance, opts: TelemetryOptions) {
   if (opts.tracer === undefined) {
@@ -106,135 +119,27 @@ export default fp(async function telemetry (app: FastifyInstance, opts: Telemetr
   }
   const tracer: Tracer = opts.tracer
   const maxProducers = opts.maxProducers ?? 10_000
-
-  // server.address/port from the Host header (semconv http server), parsed once per distinct value.
-  let lastHost: string | undefined
-  let lastAddress: string | undefined
-  let lastPort = 0
-  function parseHost (host: string, defaultPort: number): void {
-    lastHost = host
-    const m = HOST.exec(host)
-    if (m === null || looksSecret(host)) {
-      lastAddress = undefined
-      return
-    }
-    lastAddress = m[1] ?? m[2]
-    lastPort = m[3] === undefined ? defaultPort : Number(m[3])
-  }
-
-  // Span names and route attributes are few: one string per route, made on first use.
-  const names = new Map<string, Map<string, string>>()
-  function spanName (method: string, route: string | undefined): string {
-    if (route === undefined) return method
-    // Route strings are the router's own, so both lookups hash a string V8 has hashed before.
-    let byRoute = names.get(method)
-    if (byRoute === undefined) {
-      byRoute = new Map()
-      names.set(method, byRoute)
-    }
-    let n = byRoute.get(route)
-    if (n === undefined) {
-      n = method + ' ' + route
-      byRoute.set(route, n)
-    }
-    return n
-  }
+  // The sink when given (it makes the same spans for a fraction of the cost); the SDK when not, or
+  // when redaction is off (a test switch whose header capture only the SDK path implements).
+  const fast = opts.fast !== undefined && opts.unsafeDisableRedaction !== true ? opts.fast : undefined
+  const spans: ServerSpans = fast === undefined
+    ? createSdkServerSpans(tracer, opts.unsafeDisableRedaction === true)
+    : createFastServerSpans(fast.sink, fast.sampler)
 
   app.decorateRequest('tenzroSpan', null)
 
-  const unsafe = opts.unsafeDisableRedaction === true
-
-  app.addHook('onRequest', function startServerSpan (request, _reply, done) {
-    const h = request.headers
-    const route = request.routeOptions.url
-    const method = request.method
-    const tp = h.traceparent
-    const span = tracer.startSpan(spanName(method, route), SERVER,
-      tp === undefined ? ROOT_CONTEXT : extractContext(tp, h.tracestate))
-    request.tenzroSpan = span
-    // Attributes after the start, one by one: the SDK validates start attributes twice, and none of
-    // the samplers OTEL_TRACES_SAMPLER can name reads them. A span sampled out costs nothing more.
-    if (span.isRecording()) setRequestAttributes(request, span, h, route, method)
-    done()
-  })
-
-  function setRequestAttributes (request: FastifyRequest, span: Span, h: FastifyRequest['headers'], route: string | undefined, method: string): void {
-    const url = request.raw.url ?? '/'
-    const q = url.indexOf('?')
-    const path = q === -1 ? url : url.slice(0, q)
-    const scheme = request.protocol ?? 'http'
-    const known = KNOWN_METHODS.has(method)
-    span.setAttribute(N.ATTR_HTTP_REQUEST_METHOD, known ? method : '_OTHER')
-    if (!known) span.setAttribute(N.ATTR_HTTP_REQUEST_METHOD_ORIGINAL, looksSecret(method) ? N.REDACTED : method)
-    // A static route's path is the route itself: nothing to redact.
-    span.setAttribute(N.ATTR_URL_PATH, path === route || unsafe ? path : redactPath(path))
-    if (q !== -1) span.setAttribute(N.ATTR_URL_QUERY, unsafe ? url.slice(q + 1) : redactQuery(url.slice(q + 1)))
-    span.setAttribute(N.ATTR_URL_SCHEME, scheme)
-    if (route !== undefined) span.setAttribute(N.ATTR_HTTP_ROUTE, route)
-    const host = h.host
-    if (host !== undefined) {
-      if (host !== lastHost) parseHost(host, scheme === 'https' ? 443 : 80)
-      if (lastAddress !== undefined) {
-        span.setAttribute(N.ATTR_SERVER_ADDRESS, lastAddress)
-        span.setAttribute(N.ATTR_SERVER_PORT, lastPort)
-      }
-    }
-    const ip = request.ip
-    if (ip !== undefined) span.setAttribute(N.ATTR_CLIENT_ADDRESS, ip)
-    const ua = h['user-agent']
-    if (ua !== undefined) span.setAttribute(N.ATTR_USER_AGENT_ORIGINAL, unsafe || (ua.length <= 512 && !looksSecret(ua)) ? ua : N.REDACTED)
-    if (unsafe) {
-      for (const [name, value] of Object.entries(h)) {
-        if (value !== undefined) span.setAttribute('http.request.header.' + name, Array.isArray(value) ? value : [value])
-      }
-    }
+  const start = spans.start
+  if (start !== undefined) {
+    app.addHook('onRequest', function startServerSpan (request, _reply, done) {
+      start(request)
+      done()
+    })
   }
 
-  app.addHook('onResponse', function endServerSpanHook (request: FastifyRequest, reply: FastifyReply, done) {
-    const span = request.tenzroSpan
-    if (span !== null) {
-      request.tenzroSpan = null
-      endServerSpan(request, span, reply.statusCode)
-    }
+  app.addHook('onResponse', function endServerSpan (request: FastifyRequest, reply: FastifyReply, done) {
+    spans.end(request, reply.statusCode)
     done()
   })
-
-  /** What the other plugins learned about the request (request.state), then end. */
-  function endServerSpan (request: FastifyRequest, span: Span, status: number): void {
-    const s = request.state
-    if (s !== null && s !== undefined) {
-      // The record's traceId column (contract 7.3): the caller's trace when it sent one.
-      s.traceId = span.spanContext().traceId
-      if (span.isRecording()) {
-        span.setAttribute(N.ATTR_HTTP_RESPONSE_STATUS_CODE, status)
-        const auth = s.auth
-        if (auth !== undefined) {
-          span.setAttribute(N.ATTR_TENZRO_TENANT_ID, auth.tenantId)
-          span.setAttribute(N.ATTR_TENZRO_KEY_ID, auth.keyId)
-        } else if (s.keyRef !== undefined && s.keyRef.startsWith('key_')) {
-          // A refused key is named by its id only; the 12-char prefix the record may hold is not for spans.
-          span.setAttribute(N.ATTR_TENZRO_KEY_ID, s.keyRef)
-        }
-        const rl = s.rateLimit
-        if (rl !== undefined) {
-          span.setAttribute(N.ATTR_TENZRO_RATELIMIT_ALLOWED, rl.allowed)
-          span.setAttribute(N.ATTR_TENZRO_RATELIMIT_REMAINING, rl.remaining)
-        }
-        const faults = s.faults
-        if (faults !== undefined && faults.labels.length > 0) span.setAttribute(N.ATTR_TENZRO_FAULT, faults.labels.map(safeName))
-        const code = s.errorCode ?? s.authCode
-        if (code !== undefined) span.setAttribute(N.ATTR_TENZRO_ERROR_CODE, code)
-      }
-    } else if (span.isRecording()) {
-      span.setAttribute(N.ATTR_HTTP_RESPONSE_STATUS_CODE, status)
-    }
-    // Semconv http: a SERVER span is an error for 5xx only; 4xx is the client's error.
-    if (status >= 500) {
-      span.setAttribute(N.ATTR_ERROR_TYPE, String(status))
-      span.setStatus({ code: SpanStatusCode.ERROR })
-    }
-    span.end()
-  }
 
   // ---- producers and links -------------------------------------------------------------------------
 
@@ -252,8 +157,7 @@ export default fp(async function telemetry (app: FastifyInstance, opts: Telemetr
   }
 
   async function publish (log: EventLog, tenantId: string, subject: string, data: unknown, request?: FastifyRequest): Promise<StoredEvent> {
-    const parentSpan = request?.tenzroSpan
-    const parent = parentSpan === null || parentSpan === undefined ? ROOT_CONTEXT : trace.setSpan(ROOT_CONTEXT, parentSpan)
+    const parent = request === undefined ? ROOT_CONTEXT : spans.parent(request)
     const name = subjectName(subject)
     const span = tracer.startSpan(N.MESSAGING_OPERATION_PUBLISH + ' ' + name, {
       kind: SpanKind.PRODUCER,
@@ -284,11 +188,9 @@ export default fp(async function telemetry (app: FastifyInstance, opts: Telemetr
   const streams = new Map<string, OpenStream>()
 
   function stream (request: FastifyRequest, info: StreamInfo): void {
-    const server = request.tenzroSpan
-    if (server === null) return
-    request.tenzroSpan = null
-    endServerSpan(request, server, 200)
-    const span = tracer.startSpan(N.SPAN_SSE_STREAM, { kind: SpanKind.INTERNAL }, trace.setSpan(ROOT_CONTEXT, server))
+    const parent = spans.endForStream(request)
+    if (parent === undefined) return
+    const span = tracer.startSpan(N.SPAN_SSE_STREAM, { kind: SpanKind.INTERNAL }, parent)
     if (!span.isRecording()) {
       span.end()
       return
@@ -387,5 +289,6 @@ export default fp(async function telemetry (app: FastifyInstance, opts: Telemetr
     streams.clear()
   })
 
-  app.decorate('telemetry', { enabled: true, recorder, stream, publish } satisfies MockTelemetry)
+  const spanStats = fast === undefined ? noSpanStats : () => fast.sink.stats()
+  app.decorate('telemetry', { enabled: true, recorder, stream, publish, spanStats } satisfies MockTelemetry)
 }, { name: 'mock-telemetry' })
