@@ -110,18 +110,16 @@ export class SpanSink {
 
   /** A reference to a value that repeats (a route, a tenant, a user agent): sent to the worker once. */
   shared (v: string): number {
-    let id = this.#shared.get(v)
-    if (id === undefined) {
-      if (this.#shared.size >= MAX_SHARED) return this.value(v)
-      id = this.#shared.size
-      this.#shared.set(v, id)
-      this.#defs.push([id, v])
-    }
-    return id
+    return this.#share(v, v)
   }
 
   /** A reference to a string array that repeats (fault labels), shared under `key`. */
   sharedArray (key: string, v: readonly string[]): number {
+    return this.#share(key, v)
+  }
+
+  /** The shared reference of `key`, defining it with value `v` on first use; a per-span value once the table is full. */
+  #share (key: string, v: string | readonly string[]): number {
     let id = this.#shared.get(key)
     if (id === undefined) {
       if (this.#shared.size >= MAX_SHARED) return this.value(v)
