@@ -509,6 +509,18 @@ describe('idempotency checks', () => {
     expect(byId(r, 'idempotency/no-duplicates').status).toBe('skip')
   })
 
+  it('does not judge a loss the client had no time to retry: skip when it came under 5 s before the end, fail at 5 s', () => {
+    const late = checkIdempotency(evidence([post(0), post(56_000, { lostResponse: true })], { endAt: 60_000 }))
+    expect(byId(late, 'idempotency/retry-reuses-key').status).toBe('skip')
+    expect(byId(late, 'idempotency/retry-reuses-key').summary).toMatch(/less than 5 s before the run ended/)
+    expect(byId(late, 'idempotency/no-duplicates').status).toBe('skip')
+    // The same loss with 5 s left is judged; and a late loss that was retried is judged too.
+    expect(byId(checkIdempotency(evidence([post(54_990, { lostResponse: true })], { endAt: 60_000 })), 'idempotency/retry-reuses-key').status).toBe('fail')
+    const retried = checkIdempotency(evidence([post(58_000, { lostResponse: true }), post(59_000, { idempotencyKey: 'idem-2' })], { endAt: 60_000 }))
+    expect(byId(retried, 'idempotency/retry-reuses-key').status).toBe('fail')
+    expect(byId(retried, 'idempotency/no-duplicates').status).toBe('fail')
+  })
+
   function consumerSpan (eventId: string, spanId: string): Span {
     return {
       traceId: 'a'.repeat(32), spanId, parentSpanId: undefined, traceState: undefined, flags: 1, name: 'process wallet.created', kind: 'consumer',

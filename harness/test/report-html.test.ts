@@ -21,8 +21,9 @@ let checkIds: string[]
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'report-html-'))
   // 6 s of the quick profile: drops, a refused reconnect and the first list faults; later checks skip.
-  const code = await main(['verify', '--profile', 'quick', '--duration', '6', '--quiet', '--report-dir', dir, '--', process.execPath, CLIENT], { out: () => {}, err: () => {}, color: false })
-  expect(code).toBe(0)
+  const said: string[] = []
+  const code = await main(['verify', '--profile', 'quick', '--duration', '6', '--quiet', '--report-dir', dir, '--', process.execPath, CLIENT], { out: (l) => said.push(l), err: (l) => said.push(l), color: false })
+  expect(code, said.join('')).toBe(0)
   report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as HarnessReport
   checkIds = report.suites.flatMap((s) => s.checks.map((c) => c.id))
 }, 30_000)

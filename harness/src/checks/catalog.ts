@@ -24,8 +24,8 @@ export const CATALOG: Record<string, CheckDef> = {
   'reconnection/stall-detected': { title: 'A silent (stalled) stream is detected', requires: 'a stream of the client stalled early enough for the allowance to run out before the end' },
   'reconnection/gap-resync': { title: 'A stream.gap is followed by a resync', requires: 'a stream.gap was sent to the client early enough to judge the resync' },
   'idempotency/keys-on-posts': { title: 'Every POST carries X-Idempotency-Key', requires: 'the client sent a POST' },
-  'idempotency/retry-reuses-key': { title: 'A retry after a lost response reuses its key', requires: 'the response to a POST of the client was lost' },
-  'idempotency/no-duplicates': { title: 'No resource is created twice', requires: 'the response to a POST of the client was lost' },
+  'idempotency/retry-reuses-key': { title: 'A retry after a lost response reuses its key', requires: 'the response to a POST of the client was lost, and the client retried it or the run went on at least 5 s after' },
+  'idempotency/no-duplicates': { title: 'No resource is created twice', requires: 'the response to a POST of the client was lost, and the client retried it or the run went on at least 5 s after' },
   'idempotency/events-once': { title: 'No event id is processed twice', requires: 'an event id was delivered to the client more than once, and its consumer spans (messaging.message.id) cover that event' },
   'secrets/no-leak': { title: 'The key never leaks (output, logs, files, spans, URLs, bodies)', requires: 'the client used its key (at least one request)' }
 }
