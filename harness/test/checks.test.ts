@@ -479,6 +479,18 @@ describe('auth checks', () => {
     const v = byId(checkAuth(evidence(after401(HOT_LOOP_AFTER_401 + 1))), 'auth/no-hot-loop-after-401')
     expect(v.status).toBe('fail')
   })
+
+  it('say why no 401 came: no revocation, a rotation the client followed, or no request after the revocation', () => {
+    const skipOf = (setup: Partial<Evidence['setup']>) => byId(checkAuth(evidence([req(0)], { setup })), 'auth/no-hot-loop-after-401')
+    expect(skipOf({}).summary).toMatch(/does not revoke the key/)
+    const rotated = skipOf({ drills: { rotation: { oldKeyId: 'k_old', newKeyId: 'k_new', rotatedAtMs: T0 + 6000, revokedAtMs: T0 + 11_000, graceMs: 5000 } } })
+    expect(rotated.status).toBe('skip')
+    expect(rotated.summary).toMatch(/stopped using the old key before it was revoked/)
+    expect(rotated.evidence.revokedAtMs).toBe(T0 + 11_000)
+    const incident = skipOf({ drills: { incident: { tenantId: 't', revokedAtMs: T0 + 9000, keyIds: [KEY_ID], heartbeatMs: 1000 } } })
+    expect(incident.summary).toMatch(/no request after its key was revoked/)
+    expect(skipOf({ revokedAtMs: T0 + 50_000 }).summary).toMatch(/no request after its key was revoked/)
+  })
 })
 
 describe('idempotency checks', () => {

@@ -28,10 +28,19 @@ export function checkAuth (e: Evidence): CheckResult[] {
     if (n > HOT_LOOP_AFTER_401) loops.push({ message: `${n} requests within 1 s after a 401 (${r.code ?? 'unauthorized'}) at ${new Date(r.ts).toISOString()}`, at: r.ts, requestId: r.requestId })
   }
   const dedup = loops.filter((v, i) => i === 0 || (v.at ?? 0) - (loops[i - 1]!.at ?? 0) > 1000)
+  // A key is revoked by the profile's end-of-run revocation, by a rotation (the old key, after its
+  // grace period) or by an incident drill (every key of the tenant): any of them can answer 401.
+  const rotation = e.setup.drills?.rotation
+  const revokedAtMs = e.setup.revokedAtMs ?? rotation?.revokedAtMs ?? e.setup.drills?.incident?.revokedAtMs ?? null
+  const why401Absent = revokedAtMs === null
+    ? 'no request was refused with 401 (the profile does not revoke the key)'
+    : rotation?.revokedAtMs === revokedAtMs
+      ? 'no request was refused with 401 (the client stopped using the old key before it was revoked)'
+      : 'no request was refused with 401: the client made no request after its key was revoked'
   const hot = unauthorized.length === 0
-    ? skip('auth/no-hot-loop-after-401', 'No hot loop of requests after a 401', e.setup.revokedAtMs === undefined ? 'no request was refused with 401 (the profile does not revoke the key)' : 'no request was refused with 401: the client made no request after its key was revoked', { revokedAtMs: e.setup.revokedAtMs ?? null })
+    ? skip('auth/no-hot-loop-after-401', 'No hot loop of requests after a 401', why401Absent, { revokedAtMs })
     : verdict('auth/no-hot-loop-after-401', 'No hot loop of requests after a 401', dedup,
-    { unauthorized: unauthorized.length, maxRequestsWithin1sAfter401: worst, limit: HOT_LOOP_AFTER_401, revokedAtMs: e.setup.revokedAtMs ?? null },
+    { unauthorized: unauthorized.length, maxRequestsWithin1sAfter401: worst, limit: HOT_LOOP_AFTER_401, revokedAtMs },
     `${unauthorized.length} 401s, at most ${worst} requests within 1 s after one`)
   return [header, hot]
 }
