@@ -1,6 +1,7 @@
 // What the checks judge a client by: the mock's record (contract 7.3), what the client printed or
 // wrote, the spans it sent, and what the harness did on purpose (the profile). Checks are pure
 // functions of this (house style principle 4).
+import type { LagTrace } from './lag.ts'
 import type { Span } from './otlp/index.ts'
 
 export interface RequestEntry {
@@ -66,6 +67,8 @@ export interface Evidence {
     maxRetries: number
     revokedAtMs?: number | undefined
     endMs: number
+    /** How late the harness's timers ran during the run (a busy machine): the backoff check credits it. */
+    lag?: LagTrace | undefined
     /** The drills (drills/): what the harness did, when, to which keys. */
     drills?: DrillSetup | undefined
   }

@@ -15,6 +15,7 @@ import { runChecks } from './checks/index.ts'
 import type { CheckResult } from './checks/types.ts'
 import { createControl, type Control } from './control.ts'
 import type { AnyEntry, CapturedOutput, Evidence } from './evidence.ts'
+import { startLagProbe } from './lag.ts'
 import { createOtlpReceiver, type OtlpReceiver } from './otlp/index.ts'
 import { faultCoverage } from './coverage.ts'
 import { LOADER_REQUEST_PREFIX, startLoader, type LoaderStats } from './loader.ts'
@@ -176,6 +177,7 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
       child.once('close', (code, signal) => { exitedAtMs = Date.now(); resolve({ code, signal }) })
     })
     const timers: NodeJS.Timeout[] = []
+    const lagProbe = startLagProbe()
     let childDone = false
     void exited.then(() => { childDone = true })
     // The profile's clock (the revocation, the end of the run) starts at the client's first request,
@@ -237,6 +239,7 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
     await drills.stop()
     if (spawnError !== undefined) child.kill('SIGKILL')
     const endMs = Date.now()
+    const lag = lagProbe.stop()
     // Let the client's last span batch arrive (exporters flush on shutdown).
     await settle(() => receiver!.spans().length, 300, 3000)
 
@@ -271,6 +274,7 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
         maxRetries: o.maxRetries ?? 5,
         revokedAtMs,
         endMs,
+        lag,
         drills: drills.setup({ exitCode: exit.code, signal: exit.signal, exitedAtMs: exitedAtMs || endMs, stoppedByHarness })
       }
     }

@@ -1,6 +1,7 @@
 // Throttling verdicts (seed: "Rate Limiting"; contract 5.3, 7.2): Retry-After is honoured, 429s do
 // not come in storms, retries of server errors back off exponentially with jitter, and stop.
 import { requestsOf, startOf, type Evidence, type RequestEntry } from '../evidence.ts'
+import { worstLagWithin } from '../lag.ts'
 import { skip, verdict, type CheckResult, type Violation } from './types.ts'
 
 export const STORM_429_PER_S = 5
@@ -15,13 +16,23 @@ export const AT_ONCE_MS = 30
 /** Gaps from the third retry on over first-retry gaps (second-largest, or median): less in both is no growth. */
 export const GROWTH_RATIO = 1.5
 /**
- * Smallest gap over median gap at each attempt index (pooled): above this the waits cluster at one
- * value with only lag on top, which is no jitter. Full jitter over 5-7 samples per index stays
- * below it but for about 1 run in 1000 or fewer (seeded simulations in the unit tests).
+ * Jitter, measured at each attempt index retried JITTER_MIN_SAMPLES times or more as the spread of its
+ * waits, (median - smallest) / median, averaged over the indices: without jitter the waits at one
+ * attempt sit at one value with only lag on top (spread well under 1 % on a quiet machine), with
+ * jitter they spread over a share of the wait. Below JITTER_MIN_SPREAD the backoff fails as not
+ * jittered. Seeded simulations (unit tests, and 200,000-run ones behind these figures) put the chance
+ * that a jittered client's draws sit that close together, at the fewest samples judged (4, 4, 3 and 3
+ * waits at four attempts), at about 1 in 4,000 for waits spread +-20 % around their value, 1 in 50,000
+ * for equal jitter (half fixed, half random) and none seen for full jitter; with 4 or more waits at
+ * every attempt, none seen for any of them. A scheme narrower than +-15 % is not reliably told from none.
  */
-export const JITTER_FLOOR_RATIO = 0.8
-/** Fewer gaps than this at attempt indices with >= 3 samples leave jitter unjudged: a few draws of full jitter can sit together by chance. */
-export const JITTER_MIN_GAPS = 12
+export const JITTER_MIN_SPREAD = 0.02
+/** Waits an attempt index needs before its spread counts. */
+export const JITTER_MIN_SAMPLES = 3
+/** Attempt indices with JITTER_MIN_SAMPLES waits that jitter needs before it is judged... */
+export const JITTER_MIN_INDICES = 3
+/** ...holding this many waits between them. */
+export const JITTER_MIN_GAPS = 14
 
 /** Attempts of one logical request: same key, method and route (and request id when the client chose one). */
 export function retryChains (reqs: RequestEntry[], isFailure: (r: RequestEntry) => boolean): RequestEntry[][] {
@@ -56,6 +67,9 @@ function upper (xs: number[]): number {
   const s = [...xs].sort((a, b) => b - a)
   return s.length >= 3 ? s[1]! : s[0] ?? Number.NaN
 }
+
+function pct (x: number): string { return (Math.round(x * 1000) / 10).toString() }
+function round2 (x: number): number { return Math.round(x * 1000) / 1000 }
 
 function stat (xs: number[], f: (xs: number[]) => number): number | null {
   return xs.length === 0 ? null : Math.round(f(xs))
@@ -122,24 +136,30 @@ export function checkThrottling (e: Evidence): CheckResult[] {
   const heldBack = (prev: RequestEntry, next: RequestEntry) => waits.some((w) => w.keyId === next.keyId && (w.status === 429 || w.route === next.route) &&
     w.ts <= startOf(next) && w.ts + (w.retryAfterS ?? w.rateLimit?.retryAfterS ?? 0) * 1000 >= prev.ts)
   let gapsByAttempt: number[][] = []
+  // The worst timer lateness the harness saw during each gap: the share of its length that lag may explain.
+  let lagByAttempt: number[][] = []
   for (const c of chains) {
     for (let i = 1; i < c.length; i++) {
       if (heldBack(c[i - 1]!, c[i]!)) continue
       const gap = startOf(c[i]!) - c[i - 1]!.ts
       ;(gapsByAttempt[i - 1] ??= []).push(gap)
+      ;(lagByAttempt[i - 1] ??= []).push(worstLagWithin(e.setup.lag, c[i - 1]!.ts, startOf(c[i]!)))
     }
   }
   gapsByAttempt = Array.from(gapsByAttempt, (g) => g ?? [])
+  lagByAttempt = Array.from(lagByAttempt, (g) => g ?? [])
   const allGaps = gapsByAttempt.flat()
+  const title = 'Backoff between retries of 5xx grows and is jittered'
   if (allGaps.length === 0) {
-    out.push(skip('throttling/backoff', 'Backoff between retries of 5xx grows and is jittered', chains.length === 0 ? 'the client retried no 5xx' : 'every retry of a 5xx waited for a Retry-After'))
+    out.push(skip('throttling/backoff', title, chains.length === 0 ? 'the client retried no 5xx' : 'every retry of a 5xx waited for a Retry-After'))
   } else {
     const v: Violation[] = []
-    const firstGaps = gapsByAttempt[0] ?? []
-    const laterGaps = gapsByAttempt.slice(2).flat()
     // A loaded machine only ever adds delay to a gap (a late timer, a stalled event loop, a slow
-    // write), and to a minority of gaps unless the whole run is starved. The jitter verdict rests on
-    // order statistics such lag cannot forge (the smallest gap at each attempt, and medians).
+    // write), and to a minority of gaps unless the whole run is starved. Growth is judged on the gaps
+    // less the lag the harness saw during each (a stall is not growth).
+    const lessLag = gapsByAttempt.map((g, i) => g.map((x, j) => Math.max(0, x - lagByAttempt[i]![j]!)))
+    const firstGaps = lessLag[0] ?? []
+    const laterGaps = lessLag.slice(2).flat()
     // Growth is judged on the upper envelope: full jitter draws from [0, cap) and the cap is what
     // grows, so a median or quartile of a few draws can shrink by chance (alone, either failed a few
     // seeded good clients in 1000 with no lag at all); the second-largest gap (one late timer is not
@@ -148,21 +168,36 @@ export function checkThrottling (e: Evidence): CheckResult[] {
     const mLater = upper(laterGaps)
     // Two stalled gaps at the first retry lift its upper envelope; its median they do not.
     const grows = mLater > GROWTH_RATIO * m1 || median(laterGaps) > GROWTH_RATIO * median(firstGaps)
-    const med = median(allGaps)
+    // As with growth, lag the harness saw is no wait of the client's.
+    const med = median(lessLag.flat())
     if (med < AT_ONCE_MS) v.push({ message: `retries of 5xx follow at once (median gap ${Math.round(med)} ms over ${allGaps.length} gaps)` })
     else if (laterGaps.length >= 2 && firstGaps.length >= 2 && !grows) v.push({ message: `backoff does not grow: the longest gaps (second-largest) are ${Math.round(m1)} ms at the first retry and ${Math.round(mLater)} ms from the third on, the medians ${Math.round(median(firstGaps))} ms and ${Math.round(median(laterGaps))} ms` })
-    // Jitter: at each attempt index with >= 3 samples, a jittered client's gaps spread over [0, cap),
-    // so its smallest gap lies far below its median; a client without jitter waits the cap every time
-    // and lag only lifts gaps above it, so its smallest gap is at the cap, next to its median. The
-    // ratio is pooled over indices (summed smallest over summed medians) so the long waits, where
-    // lag matters least, weigh most, and one stalled index decides nothing.
-    const sampled = gapsByAttempt.filter((g) => g.length >= 3)
-    const floorRatio = sampled.flat().length < JITTER_MIN_GAPS ? null : sampled.reduce((a, g) => a + Math.min(...g), 0) / Math.max(sampled.reduce((a, g) => a + median(g), 0), 1)
-    if (floorRatio !== null && med >= AT_ONCE_MS && floorRatio > JITTER_FLOOR_RATIO) v.push({ message: `backoff is not jittered: retries at the same attempt wait the same (the smallest gap is ${Math.round(floorRatio * 100)} % of the median, pooled over ${sampled.length} attempt indices; smallest ${sampled.map((g) => Math.round(Math.min(...g))).join(', ')} ms against medians ${sampled.map((g) => Math.round(median(g))).join(', ')} ms)` })
-    out.push(verdict('throttling/backoff', 'Backoff between retries of 5xx grows and is jittered', v,
-      { chains: chains.length, meanGapMsByAttempt: gapsByAttempt.map((g) => stat(g, mean)), medianGapMsByAttempt: gapsByAttempt.map((g) => stat(g, median)), minGapMsByAttempt: gapsByAttempt.map((g) => stat(g, (x) => Math.min(...x))), samplesByAttempt: gapsByAttempt.map((g) => g.length), medianGapMs: Math.round(med), smallestToMedian: floorRatio === null ? null : Math.round(floorRatio * 100) / 100 },
-      `${chains.length} retry chains; mean gaps by attempt ${gapsByAttempt.map((g) => stat(g, mean) ?? '-').join(' → ')} ms` +
-        (floorRatio === null ? `; jitter not judged (fewer than ${JITTER_MIN_GAPS} gaps at attempts retried 3 times or more)` : `; smallest gap ${Math.round(floorRatio * 100)} % of the median`)))
+    // Jitter: the spread of the waits at each attempt index, (median - smallest) / median. Lag only
+    // lengthens waits, so it can lend spread to a client without jitter but hardly take it from one
+    // with jitter: below JITTER_MIN_SPREAD the backoff is not jittered whatever the lag. Above it, the
+    // spread counts as jitter only once the lag the harness saw during those waits is taken off it:
+    // waits of one value c plus lags l spread by median(l) - min(l), so the median of the lags seen at
+    // that index is what lag can lend (a stall of a minority of waits moves it little). When lag
+    // could explain the spread, the machine was too busy to tell, and the check says so (skip).
+    const indices = gapsByAttempt.map((g, i) => ({ i, g, lag: median(lagByAttempt[i]!) })).filter((x) => x.g.length >= JITTER_MIN_SAMPLES)
+    const judged = indices.length >= JITTER_MIN_INDICES && indices.reduce((a, x) => a + x.g.length, 0) >= JITTER_MIN_GAPS
+    const spreadOf = (g: number[], credit: number) => { const m = median(g); return m <= 0 ? 0 : Math.max(0, m - Math.min(...g) - credit) / m }
+    const spread = judged ? mean(indices.map((x) => spreadOf(x.g, 0))) : null
+    const spreadBeyondLag = judged ? mean(indices.map((x) => spreadOf(x.g, x.lag))) : null
+    const worstLag = judged ? Math.round(Math.max(...indices.map((x) => x.lag))) : null
+    const detail = () => `smallest ${indices.map((x) => Math.round(Math.min(...x.g))).join(', ')} ms against medians ${indices.map((x) => Math.round(median(x.g))).join(', ')} ms at attempts ${indices.map((x) => x.i + 1).join(', ')}`
+    if (spread !== null && med >= AT_ONCE_MS && spread < JITTER_MIN_SPREAD) v.push({ message: `backoff is not jittered: retries at the same attempt wait the same (their waits spread ${pct(spread)} % around the median, under ${pct(JITTER_MIN_SPREAD)} %; ${detail()})` })
+    const evidence = { chains: chains.length, meanGapMsByAttempt: gapsByAttempt.map((g) => stat(g, mean)), medianGapMsByAttempt: gapsByAttempt.map((g) => stat(g, median)), minGapMsByAttempt: gapsByAttempt.map((g) => stat(g, (x) => Math.min(...x))), samplesByAttempt: gapsByAttempt.map((g) => g.length), medianGapMs: Math.round(med), jitterSpread: spread === null ? null : round2(spread), jitterSpreadBeyondLag: spreadBeyondLag === null ? null : round2(spreadBeyondLag), medianLagMsAtWorstAttempt: worstLag, lagProbe: e.setup.lag === undefined ? 'off' : 'on' }
+    const gaps = `${chains.length} retry chains; mean gaps by attempt ${gapsByAttempt.map((g) => stat(g, mean) ?? '-').join(' → ')} ms`
+    if (v.length === 0 && spread === null) {
+      // Growth alone is half the claim: without enough waits to judge jitter the check was not exercised.
+      out.push(skip('throttling/backoff', title, `${gaps}; grows, but jitter was not judged: it needs ${JITTER_MIN_GAPS} waits at ${JITTER_MIN_INDICES} attempts retried ${JITTER_MIN_SAMPLES} times or more (had ${gapsByAttempt.map((g) => g.length).join(', ')} waits by attempt)`, evidence))
+    } else if (v.length === 0 && spread !== null && spreadBeyondLag! < JITTER_MIN_SPREAD) {
+      out.push(skip('throttling/backoff', title, `${gaps}; grows, but jitter cannot be told from lag: the waits spread ${pct(spread)} % around the median, and the harness's timers ran late by a median of up to ${worstLag} ms during them (${pct(spreadBeyondLag!)} % beyond that lag, under ${pct(JITTER_MIN_SPREAD)} %); run again on a less busy machine`, evidence))
+    } else {
+      out.push(verdict('throttling/backoff', title, v, evidence,
+        gaps + (spread === null ? '; jitter not judged (too few waits)' : `; waits at one attempt spread ${pct(spread)} % around the median`)))
+    }
   }
 
   // Retries are capped: no chain of failures longer than maxRetries + 1 attempts.
