@@ -124,7 +124,11 @@ describe('throttling/retry-after', () => {
   it('applies a 429 to the whole key and a 503 to its route only (contract 5.3)', () => {
     const r429 = told()
     const elsewhere = req(r429.ts - T0 + 500, { route: STREAM, path: STREAM })
-    expect(byId(checkThrottling(evidence([r429, elsewhere])), 'throttling/retry-after').status).toBe('fail')
+    const v = byId(checkThrottling(evidence([r429, elsewhere])), 'throttling/retry-after')
+    expect(v.status).toBe('fail')
+    // The message names the request that broke the wait, and why a request on another route counts.
+    expect(v.violations[0]!.message).toMatch(new RegExp(`^GET ${STREAM} sent \\d+ ms after a 429 \\(Retry-After: 2 s\\) on GET ${LIST}, \\d+ ms too early: a 429 applies to every request of the key`))
+    expect(v.violations[0]).toMatchObject({ route: STREAM, requestId: elsewhere.requestId })
     const r503 = told({ status: 503, code: 'service_unavailable' })
     const elsewhere2 = req(r503.ts - T0 + 500, { route: STREAM, path: STREAM })
     expect(byId(checkThrottling(evidence([r503, elsewhere2])), 'throttling/retry-after').status).toBe('pass')

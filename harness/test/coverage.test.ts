@@ -89,6 +89,15 @@ describe('coverage in the reports', () => {
     expect(renderConsole(report(suite([cov[1]!])))).toMatch(/; all 1 planned faults delivered to the client/)
   })
 
+  it('console: says which faults reached the client only in part, with their counts', () => {
+    const partly = { id: '500-persistent', type: 'error' as const, planned: 15, matched: 4, delivered: 4 }
+    const out = renderConsole(report(suite([cov[1]!, partly])))
+    expect(out).toMatch(/~ 500-persistent\s+error\s+15 \/\s+4 \/\s+4/)
+    expect(out).toMatch(/; all 2 planned faults delivered to the client; 1 only in part: 500-persistent 4 of 15 times/)
+    // A fault without a planned count (a latency with a probability) is never "in part".
+    expect(renderConsole(report(suite([{ id: 'slow', type: 'latency' as const, planned: null, matched: 3, delivered: 3 }])))).not.toMatch(/only in part/)
+  })
+
   it('JUnit: a property per fault and the undelivered ones in system-err', () => {
     const x = renderJUnit(report(suite(cov)))
     expect(x).toContain('<property name="fault.stall" value="type=sse-stall planned=1 matched=1 delivered=0"/>')

@@ -106,7 +106,12 @@ export function checkThrottling (e: Evidence): CheckResult[] {
       return startOf(x) > r.ts + tol + (concurrent ? CONCURRENT_GRACE_MS : 0)
     })
     if (next !== undefined) {
-      early.push({ message: `request ${Math.round(until - startOf(next))} ms before Retry-After (${ra} s) elapsed after a ${r.status} on ${r.route ?? r.path}`, at: startOf(next), requestId: next.requestId, waitedMs: Math.round(startOf(next) - r.ts), retryAfterS: ra })
+      const where = (x: RequestEntry) => `${x.method} ${x.route ?? x.path}`
+      // A 429 is about the key (every request of the key counts against its limit, API 5.1), a 503
+      // about its route: say so when the early request went elsewhere, where a client that waits per
+      // route would not look.
+      const why = r.status === 429 && where(next) !== where(r) ? ': a 429 applies to every request of the key (API 5.1, 5.3)' : ''
+      early.push({ message: `${where(next)} sent ${Math.round(startOf(next) - r.ts)} ms after a ${r.status} (Retry-After: ${ra} s) on ${where(r)}, ${Math.round(until - startOf(next))} ms too early${why}`, at: startOf(next), requestId: next.requestId, route: next.route ?? next.path, waitedMs: Math.round(startOf(next) - r.ts), retryAfterS: ra })
     }
   }
   out.push(told === 0

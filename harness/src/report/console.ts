@@ -1,6 +1,6 @@
 // The console summary: one line per check, the fault coverage, then totals and where the reports are.
 import type { FaultCoverage } from '../coverage.ts'
-import { undeliveredFaults, type HarnessReport } from './model.ts'
+import { partlyDeliveredFaults, undeliveredFaults, type HarnessReport } from './model.ts'
 
 const MARK = { pass: 'PASS', fail: 'FAIL', error: 'ERR ', skip: 'skip' } as const
 
@@ -10,7 +10,7 @@ const n = (x: number | null) => (x === null ? 'any' : String(x))
 export function coverageLines (c: readonly FaultCoverage[]): string[] {
   if (c.length === 0) return []
   const lines = ['  fault coverage: planned / matched / delivered to this client']
-  for (const f of c) lines.push(`    ${f.delivered === 0 ? '!' : ' '} ${f.id.padEnd(26)} ${f.type.padEnd(17)} ${n(f.planned).padStart(4)} / ${String(f.matched).padStart(4)} / ${String(f.delivered).padStart(4)}`)
+  for (const f of c) lines.push(`    ${f.delivered === 0 ? '!' : f.planned !== null && f.delivered < f.planned ? '~' : ' '} ${f.id.padEnd(26)} ${f.type.padEnd(17)} ${n(f.planned).padStart(4)} / ${String(f.matched).padStart(4)} / ${String(f.delivered).padStart(4)}`)
   return lines
 }
 
@@ -24,6 +24,8 @@ export function summaryLine (r: HarnessReport): string {
     line += missing.length === 0
       ? `; all ${planned} planned faults delivered to the client`
       : `; NOT ALL FAULTS DELIVERED: ${planned - missing.length} of ${planned} reached the client (missing: ${missing.join(', ')})`
+    const partly = partlyDeliveredFaults(r.suites)
+    if (partly.length > 0) line += `; ${partly.length} only in part: ${partly.join(', ')} times`
   }
   if (r.strict === true) line += '; --strict: a check not exercised is a failure'
   return line

@@ -97,6 +97,21 @@ export function undeliveredFaults (suites: SuiteReport[]): string[] {
   return out
 }
 
+/**
+ * Faults that reached the client fewer times than planned (a persistent failure the client met 4 of
+ * 15 times before the run ended), as `id n of m`: reached, but not in full, so a check that needs
+ * the rest (retry-cap needs a failure that outlasts the client's retries) may have skipped.
+ */
+export function partlyDeliveredFaults (suites: SuiteReport[]): string[] {
+  const out: string[] = []
+  for (const s of suites) {
+    for (const f of s.coverage ?? []) {
+      if (f.delivered > 0 && f.planned !== null && f.delivered < f.planned) out.push(`${suites.length === 1 ? f.id : `${s.name}: ${f.id}`} ${f.delivered} of ${f.planned}`)
+    }
+  }
+  return out
+}
+
 /** --strict: every skipped check becomes a failure that names what was not exercised. */
 export function applyStrict (suites: SuiteReport[]): void {
   for (const s of suites) {
