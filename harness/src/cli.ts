@@ -133,7 +133,10 @@ function finish (r: HarnessReport, dir: string, io: Io, cannotRun: string[]): nu
 /** A client that could not start, or ended at once without a request, could not run (exit 3). */
 function couldNotRun (name: string, s: SessionResult): string | undefined {
   if (s.client.spawnError !== undefined) return `${name}: the client command could not start (${s.client.spawnError})`
-  if (!s.client.stoppedByHarness && s.client.exitCode !== 0 && s.client.requests === 0) return `${name}: the client exited with ${s.client.exitCode ?? s.client.signal} before making any request (see stderr in the report's stats)`
+  if (!s.client.stoppedByHarness && s.client.exitCode !== 0 && s.client.requests === 0) {
+    const tail = s.client.stderrTail === '' ? ' (it wrote nothing to stderr)' : `; the end of its stderr (all of it, redacted, in the report directory's client*.stderr.log):\n${s.client.stderrTail.split('\n').map((l) => `  | ${l}`).join('\n')}`
+    return `${name}: the client exited with ${s.client.exitCode ?? s.client.signal} before making any request${tail}`
+  }
   return undefined
 }
 
@@ -172,6 +175,7 @@ async function cmdRun (argv: string[], io: Io): Promise<number> {
       otlpForward: forward,
       mockLogFile: join(dir, `mock-${name}.log`),
       auditFile: join(dir, `audit-${name}.ndjson`),
+      clientOutputPrefix: join(dir, `client-${name}`),
       onProgress: values.quiet === true ? undefined : (l) => io.err(`tenzro-harness: ${l}\n`)
     })
     suites.push(s.suite)
@@ -227,6 +231,7 @@ async function cmdVerify (argv: string[], io: Io): Promise<number> {
     otlpForward: forward,
     mockLogFile: join(dir, 'mock.log'),
     auditFile: join(dir, 'audit.ndjson'),
+    clientOutputPrefix: join(dir, 'client'),
     onProgress: values.quiet === true ? undefined : (l) => io.err(`tenzro-harness: ${l}\n`)
   })
   const c = couldNotRun('verify', s)

@@ -16,6 +16,7 @@ import type { CheckResult } from './checks/types.ts'
 import { createControl, type Control } from './control.ts'
 import type { AnyEntry, CapturedOutput, Evidence } from './evidence.ts'
 import { startLagProbe } from './lag.ts'
+import { createLeakScanner, redactFindings } from './scan/index.ts'
 import { createOtlpReceiver, type OtlpReceiver } from './otlp/index.ts'
 import { faultCoverage } from './coverage.ts'
 import { LOADER_REQUEST_PREFIX, startLoader, type LoaderStats } from './loader.ts'
@@ -55,16 +56,24 @@ export interface SessionOptions {
   onProgress?: (line: string) => void
   /** Where the audit trail (every authentication attempt of the run, NDJSON) is written. */
   auditFile?: string | undefined
+  /** Where the client's stdout and stderr are kept (`<prefix>.stdout.log`, `<prefix>.stderr.log`), every leak redacted. */
+  clientOutputPrefix?: string | undefined
 }
 
 export interface SessionResult {
   suite: SuiteReport
   /** How the client ended; `spawnError` when it could not be started at all. */
-  client: { exitCode: number | null, signal: string | null, spawnError?: string, stoppedByHarness: boolean, requests: number }
+  client: { exitCode: number | null, signal: string | null, spawnError?: string, stoppedByHarness: boolean, requests: number, stderrTail: string }
   target: string
 }
 
 const OUTPUT_CAP = 64 * 1024 * 1024
+/** Lines of the client's stderr shown when it could not run. */
+const STDERR_TAIL_LINES = 8
+
+function toBytes (text: string | Uint8Array): Uint8Array {
+  return typeof text === 'string' ? Buffer.from(text, 'utf8') : text
+}
 const START_GRACE_MS = 10_000
 
 class Capture extends Writable {
@@ -302,7 +311,17 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
       suite.stats.neighbour429 = loaderStats.limited
     }
     if (stdout.truncated || stderr.truncated) suite.stats.outputTruncatedAtBytes = OUTPUT_CAP
-    return { suite, client: { exitCode: exit.code, signal: exit.signal, ...(spawnError === undefined ? {} : { spawnError }), stoppedByHarness, requests }, target: url }
+    // The client's own output, kept next to the verdicts with every leak the scanner finds redacted
+    // (the leak itself is reported by secrets/no-leak, with a redacted preview).
+    const scanner = createLeakScanner({ canaries: evidence.canaries })
+    const redacted = outputs.slice(0, 2).map((out) => redactFindings(toBytes(out.text), scanner.scan(out.text, out.source)))
+    if (o.clientOutputPrefix !== undefined) {
+      mkdirSync(dirname(o.clientOutputPrefix), { recursive: true })
+      writeFileSync(`${o.clientOutputPrefix}.stdout.log`, redacted[0]!)
+      writeFileSync(`${o.clientOutputPrefix}.stderr.log`, redacted[1]!)
+    }
+    const stderrTail = redacted[1]!.toString('utf8').trimEnd().split('\n').slice(-STDERR_TAIL_LINES).join('\n')
+    return { suite, client: { exitCode: exit.code, signal: exit.signal, ...(spawnError === undefined ? {} : { spawnError }), stoppedByHarness, requests, stderrTail }, target: url }
   } finally {
     await receiver?.close().catch(() => {})
     await embedded?.close().catch(() => {})

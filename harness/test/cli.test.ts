@@ -1,7 +1,7 @@
 // The command line's contract (harness/src/cli.ts): help on every subcommand exits 0; bad usage exits
 // 2 with a message that names the problem; a client or a mock that cannot be reached exits 3. Through
 // main() with captured output; the exit-3 cases start the real embedded mock and a real process.
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -98,7 +98,20 @@ describe('what cannot run exits 3', () => {
   it('a client that exits before making any request', async () => {
     const r = await cli('verify', '--quiet', '--report-dir', reportDir(), '--', process.execPath, '-e', 'process.exit(4)')
     expect(r.code).toBe(EXIT.cannotRun)
-    expect(r.err).toMatch(/the client exited with 4 before making any request/)
+    expect(r.err).toMatch(/the client exited with 4 before making any request \(it wrote nothing to stderr\)/)
+  })
+
+  it('shows the end of the stderr of a client that could not run, and keeps its output, with the key redacted', async () => {
+    const dir = reportDir()
+    const script = "console.log('starting with', process.env.TENZRO_API_KEY); console.error('Error: Cannot find module ./config.json'); console.error('key was ' + Buffer.from(process.env.TENZRO_API_KEY).toString('base64')); process.exit(1)"
+    const r = await cli('verify', '--quiet', '--report-dir', dir, '--', process.execPath, '-e', script)
+    expect(r.code).toBe(EXIT.cannotRun)
+    expect(r.err).toMatch(/the client exited with 1 before making any request; the end of its stderr \(all of it, redacted, in the report directory's client\*\.stderr\.log\):\n {2}\| Error: Cannot find module \.\/config\.json\n {2}\| key was «redacted canary:0»/)
+    const stderr = readFileSync(join(dir, 'client.stderr.log'), 'utf8')
+    const stdout = readFileSync(join(dir, 'client.stdout.log'), 'utf8')
+    expect(stderr).toMatch(/Cannot find module/)
+    expect(stdout).toMatch(/^starting with «redacted canary:0»\n$/)
+    expect(r.err + stderr + stdout).not.toMatch(/tnz_[a-z0-9]+_/)
   })
 
   it('an unreachable --target, for verify and for run', async () => {

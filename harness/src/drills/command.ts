@@ -114,6 +114,7 @@ export async function cmdDrill (argv: string[], io: Io, { UsageError, int, url, 
     ...(seed === undefined ? {} : { seed }),
     mockLogFile: join(dir, 'mock.log'),
     auditFile: join(dir, 'audit.ndjson'),
+    clientOutputPrefix: join(dir, 'client'),
     onProgress: values.quiet === true ? undefined : (l) => io.err(`tenzro-harness: ${l}\n`)
   })
   const c = couldNotRun('drill incident', s)

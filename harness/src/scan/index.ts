@@ -1,4 +1,5 @@
 export { createLeakScanner } from './leak-scanner.ts'
+export { redactFindings } from './redact.ts'
 export type { Encoding, Finding, LeakScanner, LeakScannerOptions, StreamOptions } from './leak-scanner.ts'
 export type { ScanDirOptions, ScanDirResult, ScanFileOptions, SkippedFile } from './files.ts'
 export { DEFAULT_IGNORE } from './files.ts'
