@@ -15,6 +15,13 @@ export interface LoaderOptions {
   now?: () => number
   /** At most this many requests in flight; beyond it a tick is skipped and counted (default 64). */
   maxInFlight?: number
+  /**
+   * The limiter's fixed window (epoch-aligned, contract 5.4): start as if the neighbour had been
+   * running since the current window began, sending that share at once. Every window the client
+   * meets, the first included, then runs out at the same point (1/share of the way through), so the
+   * 429s come whatever the moment the run starts.
+   */
+  alignToWindowMs?: number
 }
 
 export interface LoaderStats { sent: number, ok: number, limited: number, other: number, failed: number, skipped: number }
@@ -23,10 +30,12 @@ export function startLoader (o: LoaderOptions): { stop: () => Promise<LoaderStat
   if (!(o.ratePerS > 0)) throw new TypeError('ratePerS must be > 0')
   const f = o.fetch ?? fetch
   const now = o.now ?? Date.now
-  const max = o.maxInFlight ?? 64
   const stats: LoaderStats = { sent: 0, ok: 0, limited: 0, other: 0, failed: 0, skipped: 0 }
   const inFlight = new Set<Promise<void>>()
-  const started = now()
+  const t0 = now()
+  const started = o.alignToWindowMs === undefined ? t0 : t0 - (t0 % o.alignToWindowMs)
+  // The catch-up of an aligned start goes out at once: room for it in flight.
+  const max = Math.max(o.maxInFlight ?? 64, Math.ceil(((t0 - started) / 1000) * o.ratePerS) + 1)
   const url = o.baseUrl.replace(/\/+$/, '') + '/api/wallet/list?limit=1'
   const headers = { 'x-api-key': o.apiKey, 'x-tenant-id': o.tenantId, accept: 'application/json' }
   let stopped = false

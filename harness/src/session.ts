@@ -207,7 +207,8 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
         const windowMs = resolveConfig(o.profile.mock).rateLimit.windowMs
         const limit = o.profile.keyRateLimit ?? resolveConfig(o.profile.mock).rateLimit.limit
         const ratePerS = o.profile.loader.share * limit / (windowMs / 1000)
-        loader = startLoader({ baseUrl: url, apiKey: key.key, tenantId: tenant.id, ratePerS })
+        const fixed = resolveConfig(o.profile.mock).rateLimit.algorithm === 'fixed-window'
+        loader = startLoader({ baseUrl: url, apiKey: key.key, tenantId: tenant.id, ratePerS, ...(fixed ? { alignToWindowMs: windowMs } : {}) })
         progress(`${o.name}: noisy neighbour on the same key at ${ratePerS.toFixed(1)} requests/s (${o.profile.loader.share}x its limit of ${limit} per ${windowMs / 1000} s)`)
       }
       if (o.profile.revokeAtS !== undefined && o.profile.revokeAtS * 1000 < durationMs) {

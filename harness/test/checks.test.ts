@@ -351,6 +351,15 @@ describe('retry chains and throttling/retry-cap', () => {
     expect(byId(checkThrottling(evidence(seven)), 'throttling/retry-cap').status).toBe('fail')
   })
 
+  it('does not count answers that said when to come back: eight 429s with Retry-After are no uncapped retries, eight without are', () => {
+    const told = chain(0, [1000, 1000, 1000, 1000, 1000, 1000, 1000], { status: 429, code: 'rate_limited', retryAfterS: 1 }).slice(0, 7)
+    const after = req(20_000, { route: CREATE, path: CREATE, method: 'POST', status: 201 })
+    const v = byId(checkThrottling(evidence([...told, after])), 'throttling/retry-cap')
+    expect(v.status, v.summary).toBe('skip')
+    const bare = told.map((r) => ({ ...r, retryAfterS: null }))
+    expect(byId(checkThrottling(evidence([...bare, after])), 'throttling/retry-cap').status).toBe('fail')
+  })
+
   it('counts an unfinished chain at the end of the run', () => {
     const open = chain(0, [10, 20, 40, 80, 160, 320, 640]).slice(0, 7)
     expect(byId(checkThrottling(evidence(open)), 'throttling/retry-cap').status).toBe('fail')

@@ -30,6 +30,25 @@ describe('startLoader', () => {
     expect(loader.stats().sent).toBe(stats.sent)
   })
 
+  it('aligned to the fixed window, starts as if it had run since the window began: that share goes out at once', async () => {
+    const sent: string[] = []
+    const fakeFetch = (async (_u: unknown, init?: RequestInit) => {
+      sent.push(String((init!.headers as Record<string, string>)['x-request-id']))
+      return new Response('{}', { status: 200 })
+    }) as typeof fetch
+    // 9.5 s into a 15 s window at 12 requests/s: 114 requests are due at once (more than 64 in flight).
+    const loader = startLoader({ baseUrl: 'http://127.0.0.1:1', apiKey: 'k', tenantId: 't', ratePerS: 12, fetch: fakeFetch, now: () => 1_800_000_009_500, alignToWindowMs: 15_000 })
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    const stats = await loader.stop()
+    expect(stats.skipped).toBe(0)
+    expect(stats.sent).toBe(114)
+    expect(sent).toHaveLength(114)
+    // Unaligned, the same start sends nothing until time passes.
+    const plain = startLoader({ baseUrl: 'http://127.0.0.1:1', apiKey: 'k', tenantId: 't', ratePerS: 12, fetch: fakeFetch, now: () => 1_800_000_009_500 })
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    expect((await plain.stop()).sent).toBe(0)
+  })
+
   it('refuses a rate that is not positive', () => {
     expect(() => startLoader({ baseUrl: m.url, apiKey: 'x', tenantId: 'y', ratePerS: 0 })).toThrow(/ratePerS/)
   })

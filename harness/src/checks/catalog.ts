@@ -16,7 +16,7 @@ export const CATALOG: Record<string, CheckDef> = {
   'throttling/retry-after': { title: 'No request before Retry-After elapsed', requires: 'a 429 or 503 with Retry-After was answered to the client' },
   'throttling/no-429-storm': { title: 'No 429 storm', requires: 'a 429 was answered to the client' },
   'throttling/backoff': { title: 'Backoff between retries of 5xx grows and is jittered', requires: 'the client retried a 5xx that carried no Retry-After' },
-  'throttling/retry-cap': { title: 'Retries are capped', requires: 'a failure outlasted the client\'s retries (it gave up on a failing request, or went past the cap)' },
+  'throttling/retry-cap': { title: 'Retries are capped', requires: 'a failure without Retry-After (a 5xx, or a 429 that did not say when to come back) outlasted the client\'s retries (it gave up on a failing request, or went past the cap)' },
   'reconnection/comes-back': { title: 'After each drop the client came back', requires: 'a stream of the client was dropped early enough to come back before the end' },
   'reconnection/respects-retry': { title: 'Reconnects wait at least the server\'s retry:', requires: 'a stream of the client was dropped early enough to come back before the end' },
   'reconnection/last-event-id': { title: 'Resumes with Last-Event-ID, never past the last complete event', requires: 'a stream of the client was dropped after it had sent at least one complete event' },

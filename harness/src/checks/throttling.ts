@@ -206,8 +206,13 @@ export function checkThrottling (e: Evidence): CheckResult[] {
   }
 
   // Retries are capped: no chain of failures longer than maxRetries + 1 attempts.
-  const failing = retryChains(reqs, (r) => r.status >= 500 || r.status === 429)
-  const failed = (c: RequestEntry[]) => c.filter((r) => r.status >= 500 || r.status === 429).length
+  // Failures the client must stop retrying at some point: 5xx and 429 that did not say when to come
+  // back. One with Retry-After tells the client when to try again: retrying after it, however often,
+  // is following the server (throttling/retry-after judges that), and a neighbour on the same key
+  // makes such runs as long as it likes, so they would decide this check by chance.
+  const uncapped = (r: RequestEntry) => (r.status >= 500 || r.status === 429) && (r.retryAfterS ?? r.rateLimit?.retryAfterS ?? 0) <= 0
+  const failing = retryChains(reqs, uncapped)
+  const failed = (c: RequestEntry[]) => c.filter(uncapped).length
   const longest = failing.reduce((m, c) => Math.max(m, failed(c)), 0)
   const capV: Violation[] = failing
     .filter((c) => failed(c) > e.setup.maxRetries + 1)
@@ -218,7 +223,7 @@ export function checkThrottling (e: Evidence): CheckResult[] {
   const last = reqs.length === 0 ? 0 : startOf(reqs[reqs.length - 1]!)
   const gaveUp = failing.filter((c) => {
     const end = c[c.length - 1]!
-    return (end.status >= 500 || end.status === 429) && last > end.ts
+    return uncapped(end) && last > end.ts
   })
   out.push(failing.length === 0
     ? skip('throttling/retry-cap', 'Retries are capped', 'the client retried nothing')
