@@ -68,8 +68,9 @@ hostile, incident; see \`tenzro-harness profiles\`.
 
 Options:
   --profile <name>        fault profile (default: default; see \`tenzro-harness profiles\`)
-  --duration <s>          how long the command runs, counted from its first request (at most 10 s
-                          after the start); default: the profile's, 60 s for default
+  --duration <s>          how long the command runs, counted from its first request (or from 10 s
+                          after the start, if it has sent none by then); default: the profile's,
+                          66 s for default, 37 s for quick (tenzro-harness profiles lists them all)
   --target <url>          use a running mock instead of an embedded one
   --control-token <t>     X-Harness-Token for the target's control API
   --log-file <path>       a log file your client writes, scanned for the key (repeatable)

@@ -82,7 +82,7 @@ export interface DrillSetup {
   rotation?: { oldKeyId: string, newKeyId: string, rotatedAtMs: number, revokedAtMs?: number | undefined, graceMs: number }
   /** Hostile payloads injected at atMs: their event sequences and wallet ids. */
   hostile?: { atMs: number, eventIds: number[], walletIds: string[] }
-  /** The network the client's key is bound to (keys bound to a network: docs/drills-15.md). */
+  /** The network the client's key is bound to (keys bound to a network: API 2.8). */
   network?: { bound: string }
   /** Incident: every key of the tenant revoked at once at revokedAtMs. */
   incident?: { tenantId: string, revokedAtMs: number, keyIds: string[], heartbeatMs: number }

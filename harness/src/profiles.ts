@@ -151,7 +151,9 @@ export const PROFILES: Record<string, Profile> = {
     faults: [...restFaults({ chains: 4, persistent: 15 }), ...defaultSse],
     revokeAtS: 62,
     stallDetectMs: 45_000,
-    checks: ['auth', 'throttling', 'reconnection', 'idempotency', 'secrets']
+    checks: ['auth', 'throttling', 'reconnection', 'idempotency', 'secrets'],
+    // The contract's 2.5 heartbeats (API 4.3), told to the client as under quick.
+    clientEnv: { TENZRO_HEARTBEAT_TIMEOUT_MS: '37500' }
   },
   calm: {
     name: 'calm',

@@ -18,7 +18,7 @@ describe('tenzro-harness drill', () => {
     expect(d.out).toMatch(/--profile rotation, hostile, environments/)
     const i = await cli('drill', 'incident', '--help')
     expect(i.code).toBe(0)
-    for (const s of ['--revoke-at', '--sentinels', '--heartbeat-ms', '--target', 'audit.ndjson', 'incident/streams-closed', 'incident/client-stops']) expect(i.out).toContain(s)
+    for (const s of ['--revoke-at', '--sentinels', '--heartbeat-ms', '--target', '--strict', 'audit.ndjson', 'incident/streams-closed', 'incident/client-stops']) expect(i.out).toContain(s)
     expect((await cli('--help')).out).toContain('tenzro-harness drill incident')
     expect((await cli('drill')).code).toBe(2)
   })
@@ -34,6 +34,28 @@ describe('tenzro-harness drill', () => {
     const r = await cli('run', '--help')
     expect(r.out).toMatch(/Drills \(by name\): rotation, hostile, environments, incident/)
   })
+
+  it('--strict: a client that goes quiet before the revocation passes the drill, and fails the gate for what was not exercised', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    // One list request, then silence: it never meets a 401, so the checks that need one skip.
+    const quiet = "const e = process.env; await fetch(e.TENZRO_API_URL + '/api/wallet/list', { headers: { 'X-API-Key': e.TENZRO_API_KEY, 'X-Tenant-Id': e.TENZRO_TENANT_ID } }).then((r) => r.arrayBuffer()); setInterval(() => {}, 1000)"
+    const run = async (...extra: string[]) => {
+      const dir = mkdtempSync(join(tmpdir(), 'drill-strict-'))
+      const r = await cli('drill', 'incident', '--quiet', '--duration', '4', '--revoke-at', '2', '--sentinels', '0', '--report-dir', dir, ...extra, '--', process.execPath, '--input-type=module', '-e', quiet)
+      return { ...r, report: JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { strict?: boolean, suites: Array<{ checks: Array<{ id: string, status: string, summary: string }> }> } }
+    }
+    const [plain, strict] = await Promise.all([run(), run('--strict')])
+    const hot = (r: typeof plain) => r.report.suites[0]!.checks.find((c) => c.id === 'auth/no-hot-loop-after-401')!
+    expect(plain.code, plain.out).toBe(0)
+    expect(hot(plain).status).toBe('skip')
+    expect(strict.code, strict.out).toBe(1)
+    expect(strict.report.strict).toBe(true)
+    expect(hot(strict).status).toBe('fail')
+    expect(hot(strict).summary).toMatch(/^not exercised \(--strict\): no request was refused with 401/)
+    expect(strict.out).toMatch(/--strict: a check not exercised is a failure/)
+  }, 30_000)
 
   it('refuses bad usage with exit 2', async () => {
     const unknown = await cli('drill', 'fire', '--', 'node', 'x.js')

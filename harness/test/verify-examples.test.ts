@@ -92,6 +92,7 @@ describe('tenzro-harness verify on the example clients', () => {
   it('gives quick a fast heartbeat the clients are told about, and default the contract\'s own', () => {
     expect(PROFILES.quick!.clientEnv?.TENZRO_HEARTBEAT_TIMEOUT_MS).toBe('2500')
     expect(PROFILES.default!.mock.events?.heartbeatMs).toBe(15_000)
+    expect(PROFILES.default!.clientEnv?.TENZRO_HEARTBEAT_TIMEOUT_MS).toBe('37500')
     for (const p of ['default', 'quick']) expect(PROFILES[p]!.checks).toEqual(['auth', 'throttling', 'reconnection', 'idempotency', 'secrets'])
   })
 

@@ -61,11 +61,17 @@ Options:
   --scan-dir <dir>        a directory to scan for the key (repeatable)
   --report-dir <dir>      where the reports go (default reports/drill)
   --seed <n>              seed of the mock (default 1)
+  --strict                a check the drill could not exercise (e.g. auth/no-hot-loop-after-401 when
+                          the client sent nothing after the revocation) fails instead of skipping
   --quiet                 no progress lines
   -h, --help              this help
 
-Example:
+Exit codes: 0 every check passed (or skipped, without --strict), 1 a check failed, 2 bad usage,
+3 the client or the target could not run.
+
+Examples:
   tenzro-harness drill incident --revoke-at 10 -- node my-client.js
+  tenzro-harness drill incident --strict -- node my-client.js      # a go-live gate: skipped is failed
 `
 
 export async function cmdDrill (argv: string[], io: Io, { UsageError, int, url, report, finish, couldNotRun }: CliParts): Promise<number> {
@@ -82,7 +88,7 @@ export async function cmdDrill (argv: string[], io: Io, { UsageError, int, url, 
     options: {
       'revoke-at': { type: 'string' }, duration: { type: 'string' }, sentinels: { type: 'string' }, 'heartbeat-ms': { type: 'string' },
       target: { type: 'string' }, 'control-token': { type: 'string' }, 'log-file': { type: 'string', multiple: true }, 'scan-dir': { type: 'string', multiple: true },
-      'report-dir': { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }
+      'report-dir': { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean' }, strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }
     }
   })
   if (values.help === true) { io.out(INCIDENT_HELP); return EXIT.pass }
@@ -118,7 +124,7 @@ export async function cmdDrill (argv: string[], io: Io, { UsageError, int, url, 
     onProgress: values.quiet === true ? undefined : (l) => io.err(`tenzro-harness: ${l}\n`)
   })
   const c = couldNotRun('drill incident', s)
-  const code = finish(report('drill', [s.suite], started, s.target, false), dir, io, c === undefined ? [] : [c])
+  const code = finish(report('drill', [s.suite], started, s.target, values.strict === true), dir, io, c === undefined ? [] : [c])
   io.out(`audit trail: ${join(dir, 'audit.ndjson')}\n`)
   return code
 }

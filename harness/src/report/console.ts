@@ -2,7 +2,7 @@
 import type { FaultCoverage } from '../coverage.ts'
 import { partlyDeliveredFaults, undeliveredFaults, type HarnessReport } from './model.ts'
 
-const MARK = { pass: 'PASS', fail: 'FAIL', error: 'ERR ', skip: 'skip' } as const
+const MARK = { pass: 'PASS', fail: 'FAIL', error: 'ERR ', skip: 'SKIP' } as const
 
 const n = (x: number | null) => (x === null ? 'any' : String(x))
 
