@@ -14,12 +14,12 @@ const POOL = Math.max(1, Number(process.env.INDEPENDENT_CLIENTS_POOL ?? 4))
 
 interface Case {
   client: string
-  profile: 'default' | 'rotation' | 'hostile'
+  profile: 'default' | 'rotation' | 'hostile' | 'environments' | 'shared-key' | 'drill incident'
   exit: number
   fails: string[]
 }
 
-// The default profile's cases first (about 65 s each), then the 20 s drills.
+// The default profile's cases first (about 65 s each), then the drills and the noisy neighbour (12-30 s).
 const cases: Case[] = [
   { client: 'good-node.mjs', profile: 'default', exit: 0, fails: [] },
   { client: 'good-python.py', profile: 'default', exit: 0, fails: [] },
@@ -33,7 +33,13 @@ const cases: Case[] = [
   { client: 'good-node.mjs', profile: 'rotation', exit: 0, fails: [] },
   { client: 'reads-key-once.mjs', profile: 'rotation', exit: 1, fails: ['auth/survives-rotation'] },
   { client: 'good-python.py', profile: 'hostile', exit: 0, fails: [] },
-  { client: 'crashes-on-hostile.mjs', profile: 'hostile', exit: 1, fails: ['input/survives-hostile'] }
+  { client: 'crashes-on-hostile.mjs', profile: 'hostile', exit: 1, fails: ['input/survives-hostile'] },
+  { client: 'good-node.mjs', profile: 'environments', exit: 0, fails: [] },
+  // the noisy neighbour's real 429s: a client that waits Retry-After passes, one that ignores it is caught
+  { client: 'good-python.py', profile: 'shared-key', exit: 0, fails: [] },
+  { client: 'ignores-retry-after.mjs', profile: 'shared-key', exit: 1, fails: ['throttling/retry-after'] },
+  { client: 'good-node.mjs', profile: 'drill incident', exit: 0, fails: [] },
+  { client: 'hammers-401.mjs', profile: 'drill incident', exit: 1, fails: ['incident/client-stops', 'auth/no-hot-loop-after-401'] }
 ]
 
 function findPython(): string | null {
@@ -77,7 +83,8 @@ function verify(c: Case): Promise<Run> {
   const reportDir = mkdtempSync(join(tmpdir(), 'tenzro-indep-'))
   const file = join(clients, c.client)
   const cmd = c.client.endsWith('.py') ? [python!, file] : [process.execPath, file]
-  const args = [join(root, 'bin', 'tenzro-harness.js'), 'verify', '--profile', c.profile, '--report-dir', reportDir, '--quiet', '--', ...cmd]
+  const head = c.profile === 'drill incident' ? ['drill', 'incident'] : ['verify', '--profile', c.profile]
+  const args = [join(root, 'bin', 'tenzro-harness.js'), ...head, '--report-dir', reportDir, '--quiet', '--', ...cmd]
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
@@ -97,7 +104,7 @@ function verify(c: Case): Promise<Run> {
   })
 }
 
-const PROFILES_THAT_REVOKE = new Set(['default', 'rotation'])
+const PROFILES_THAT_REVOKE = new Set(['default', 'rotation', 'shared-key', 'drill incident'])
 
 // each test waits for a slot first: its timeout covers the rounds ahead of it, then its own run
 const ROUND_MS = 110_000
