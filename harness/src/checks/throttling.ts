@@ -175,8 +175,9 @@ export function checkThrottling (e: Evidence): CheckResult[] {
     const grows = mLater > GROWTH_RATIO * m1 || median(laterGaps) > GROWTH_RATIO * median(firstGaps)
     // As with growth, lag the harness saw is no wait of the client's.
     const med = median(lessLag.flat())
+    const growthJudged = laterGaps.length >= 2 && firstGaps.length >= 2
     if (med < AT_ONCE_MS) v.push({ message: `retries of 5xx follow at once (median gap ${Math.round(med)} ms over ${allGaps.length} gaps)` })
-    else if (laterGaps.length >= 2 && firstGaps.length >= 2 && !grows) v.push({ message: `backoff does not grow: the longest gaps (second-largest) are ${Math.round(m1)} ms at the first retry and ${Math.round(mLater)} ms from the third on, the medians ${Math.round(median(firstGaps))} ms and ${Math.round(median(laterGaps))} ms` })
+    else if (growthJudged && !grows) v.push({ message: `backoff does not grow: the longest gaps (second-largest) are ${Math.round(m1)} ms at the first retry and ${Math.round(mLater)} ms from the third on, the medians ${Math.round(median(firstGaps))} ms and ${Math.round(median(laterGaps))} ms` })
     // Jitter: the spread of the waits at each attempt index, (median - smallest) / median. Lag only
     // lengthens waits, so it can lend spread to a client without jitter but hardly take it from one
     // with jitter: below JITTER_MIN_SPREAD the backoff is not jittered whatever the lag. Above it, the
@@ -196,9 +197,9 @@ export function checkThrottling (e: Evidence): CheckResult[] {
     const gaps = `${chains.length} retry chains; mean gaps by attempt ${gapsByAttempt.map((g) => stat(g, mean) ?? '-').join(' → ')} ms`
     if (v.length === 0 && spread === null) {
       // Growth alone is half the claim: without enough waits to judge jitter the check was not exercised.
-      out.push(skip('throttling/backoff', title, `${gaps}; grows, but jitter was not judged: it needs ${JITTER_MIN_GAPS} waits at ${JITTER_MIN_INDICES} attempts retried ${JITTER_MIN_SAMPLES} times or more (had ${gapsByAttempt.map((g) => g.length).join(', ')} waits by attempt)`, evidence))
+      out.push(skip('throttling/backoff', title, `${gaps}; ${growthJudged ? 'grows, but ' : ''}jitter was not judged: it needs ${JITTER_MIN_GAPS} waits at ${JITTER_MIN_INDICES} attempts retried ${JITTER_MIN_SAMPLES} times or more (had ${gapsByAttempt.map((g) => g.length).join(', ')} waits by attempt)`, evidence))
     } else if (v.length === 0 && spread !== null && spreadBeyondLag! < JITTER_MIN_SPREAD) {
-      out.push(skip('throttling/backoff', title, `${gaps}; grows, but jitter cannot be told from lag: the waits spread ${pct(spread)} % around the median, and the harness's timers ran late by a median of up to ${worstLag} ms during them (${pct(spreadBeyondLag!)} % beyond that lag, under ${pct(JITTER_MIN_SPREAD)} %); run again on a less busy machine`, evidence))
+      out.push(skip('throttling/backoff', title, `${gaps}; ${growthJudged ? 'grows, but ' : ''}jitter cannot be told from lag: the waits spread ${pct(spread)} % around the median, and the harness's timers ran late by a median of up to ${worstLag} ms during them (${pct(spreadBeyondLag!)} % beyond that lag, under ${pct(JITTER_MIN_SPREAD)} %); run again on a less busy machine`, evidence))
     } else {
       out.push(verdict('throttling/backoff', title, v, evidence,
         gaps + (spread === null ? '; jitter not judged (too few waits)' : `; waits at one attempt spread ${pct(spread)} % around the median`)))
