@@ -70,11 +70,11 @@ export interface SessionResult {
 const OUTPUT_CAP = 64 * 1024 * 1024
 /** Lines of the client's stderr shown when it could not run. */
 const STDERR_TAIL_LINES = 8
+const START_GRACE_MS = 10_000
 
 function toBytes (text: string | Uint8Array): Uint8Array {
   return typeof text === 'string' ? Buffer.from(text, 'utf8') : text
 }
-const START_GRACE_MS = 10_000
 
 class Capture extends Writable {
   chunks: Buffer[] = []
@@ -144,6 +144,7 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
   const started = Date.now()
   let embedded: EmbeddedMock | undefined
   let receiver: OtlpReceiver | undefined
+  let lagProbe: ReturnType<typeof startLagProbe> | undefined
   try {
     if (o.target === undefined) embedded = await startEmbeddedMock(o.profile.mock, o.seed, o.mockLogFile, o.tls === true || o.profile.tls === true)
     const url = o.target?.url ?? embedded!.url
@@ -186,7 +187,7 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
       child.once('close', (code, signal) => { exitedAtMs = Date.now(); resolve({ code, signal }) })
     })
     const timers: NodeJS.Timeout[] = []
-    const lagProbe = startLagProbe()
+    lagProbe = startLagProbe()
     let childDone = false
     void exited.then(() => { childDone = true })
     // The profile's clock (the revocation, the end of the run) starts at the client's first request,
@@ -324,6 +325,7 @@ export async function runSession (o: SessionOptions): Promise<SessionResult> {
     const stderrTail = redacted[1]!.toString('utf8').trimEnd().split('\n').slice(-STDERR_TAIL_LINES).join('\n')
     return { suite, client: { exitCode: exit.code, signal: exit.signal, ...(spawnError === undefined ? {} : { spawnError }), stoppedByHarness, requests, stderrTail }, target: url }
   } finally {
+    lagProbe?.stop()
     await receiver?.close().catch(() => {})
     await embedded?.close().catch(() => {})
   }
