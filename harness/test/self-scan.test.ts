@@ -74,11 +74,13 @@ describe('the harness scanning its own output', () => {
 
   it('wrote no trace of the canary in any report, log or console line', async () => {
     const files = readdirSync(reports).sort()
-    expect(files).toEqual(['audit.ndjson', 'junit.xml', 'mock.log', 'report.html', 'report.json'])
+    expect(files).toEqual(['audit.ndjson', 'client.stderr.log', 'client.stdout.log', 'junit.xml', 'mock.log', 'report.html', 'report.json'])
     expect(readFileSync(join(reports, 'mock.log'), 'utf8').split('\n').length).toBeGreaterThan(3)
+    // The client's own output is kept, and what it leaked there is redacted, not dropped.
+    expect(readFileSync(join(reports, 'client.stdout.log'), 'utf8') + readFileSync(join(reports, 'client.stderr.log'), 'utf8')).toMatch(/«redacted canary:0»/)
     const scanner = createLeakScanner({ canaries: [canary], rules: [] })
     const inFiles = await scanner.scanDir(reports)
-    expect(inFiles.files).toBe(5)
+    expect(inFiles.files).toBe(7)
     expect(inFiles.skipped).toEqual([])
     expect(inFiles.findings.map((f) => `${f.source}:${f.line} ${f.encoding} ${f.preview}`)).toEqual([])
     expect(printed).toMatch(/FAIL.*secrets\/no-leak/)
