@@ -236,17 +236,21 @@ export async function createNatsEventLog ({ url, capacity, now = Date.now, stora
     if (p === undefined) {
       const token = tenantToken(tenantId)
       const name = STREAM_PREFIX + token
+      const subject = `${SUBJECT_PREFIX}${token}.>`
       p = jsm.streams.add({
         name,
-        subjects: [`${SUBJECT_PREFIX}${token}.>`],
+        subjects: [subject],
         max_msgs: capacity,
         discard: DiscardPolicy.Old,
         storage: storage === 'memory' ? StorageType.Memory : StorageType.File,
         num_replicas: 1
       }).then(() => name, async (err: Error) => {
-        // Another instance made it first, perhaps with another capacity: use it as it is.
-        if (!/already in use/i.test(err.message)) throw err
-        await jsm.streams.info(name)
+        // Another instance made it first, perhaps with another capacity: use it as it is. Two instances
+        // adding it at the same moment can also be told "subjects overlap with an existing stream"
+        // (the other's add, same name and subjects), seen in about 1 in 20 three-way races here.
+        if (!/already in use|subjects overlap/i.test(err.message)) throw err
+        const info = await jsm.streams.info(name).catch(() => { throw err })
+        if (!info.config.subjects?.includes(subject)) throw err
         return name
       })
       p.catch(() => streams.delete(tenantId))
