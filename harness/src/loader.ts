@@ -22,6 +22,15 @@ export interface LoaderOptions {
    * 429s come whatever the moment the run starts.
    */
   alignToWindowMs?: number
+  /**
+   * When one of its own answers says X-RateLimit-Remaining is at most this, the neighbour spends the
+   * rest of the window at once (that many requests and a few more, in one burst), not one by one at
+   * its rate. A client that paces itself on X-RateLimit-Remaining (contract 5.2) then cannot be the
+   * one that took the key's last request, sees Remaining 0 only in a 429, and meets the blocked
+   * stretch like any other client: the exercise does not depend on who won the last slot. 0 turns
+   * it off (default 4).
+   */
+  drainAt?: number
 }
 
 export interface LoaderStats { sent: number, ok: number, limited: number, other: number, failed: number, skipped: number }
@@ -39,12 +48,25 @@ export function startLoader (o: LoaderOptions): { stop: () => Promise<LoaderStat
   const url = o.baseUrl.replace(/\/+$/, '') + '/api/wallet/list?limit=1'
   const headers = { 'x-api-key': o.apiKey, 'x-tenant-id': o.tenantId, accept: 'application/json' }
   let stopped = false
+  const drainAt = o.drainAt ?? 4
+  // The window (its X-RateLimit-Reset) the neighbour last drained: one burst per window.
+  let drained: string | null = null
+
+  function drain (res: Response): void {
+    const remaining = Number(res.headers.get('x-ratelimit-remaining') ?? NaN)
+    const reset = res.headers.get('x-ratelimit-reset')
+    if (stopped || reset === null || reset === drained || !Number.isInteger(remaining) || remaining <= 0 || remaining > drainAt) return
+    drained = reset
+    // A few more than are left: the client may take one meanwhile, the surplus meets 429s.
+    for (let i = 0; i < remaining + 3; i++) one()
+  }
 
   function one (): void {
     if (inFlight.size >= max) { stats.skipped++; return }
     const n = stats.sent++
     const p = f(url, { headers: { ...headers, 'x-request-id': `${LOADER_REQUEST_PREFIX}${n}` }, signal: AbortSignal.timeout(10_000) })
       .then(async (res) => {
+        if (drainAt > 0) drain(res)
         await res.arrayBuffer()
         if (res.status === 200) stats.ok++
         else if (res.status === 429) stats.limited++

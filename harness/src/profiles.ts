@@ -184,11 +184,13 @@ export const PROFILES: Record<string, Profile> = {
   tls: tlsProfile,
   'shared-key': {
     name: 'shared-key',
-    description: 'a noisy neighbour: the harness drains the same key at 1.2x its limit (150 requests per 15 s) all run long, so the last 2.5 s of every window answer the client real 429s with honest X-RateLimit-* and Retry-After (1-3 s) headers; no injected faults',
+    description: 'a noisy neighbour: the harness drains the same key at 1.2x its limit (150 requests per 15 s) all run long, so at least the last 2.5 s of every window answer the client real 429s (the neighbour takes the last request of each window itself, so a client pacing on X-RateLimit-Remaining meets them too) with honest X-RateLimit-* and Retry-After (1-3 s) headers; no injected faults',
     durationS: 30,
     // 15 s windows: at 1.2x the key runs out 12.5 s in, leaving 2.5 s of 429s whose Retry-After
     // (up to 3 s) outlasts a client's 1 s loop, so one that ignores it is caught in every window, and
-    // any 26 s holds a whole one (the neighbour starts in step with the window, loader.ts).
+    // any 26 s holds a whole one (the neighbour starts in step with the window, loader.ts). With 4
+    // requests left it spends them at once (loader drainAt): a client that waits out X-RateLimit-Reset
+    // after Remaining 0 could otherwise take the last one and never meet a 429 (a CI run saw it).
     mock: { rateLimit: { windowMs: 15_000 }, events: { ...steadyEvents, ...fastStream } },
     keyRateLimit: 150,
     faults: [],
