@@ -62,6 +62,19 @@ describe.skipIf(skip !== undefined)('shared state on Redis', () => {
     }
   })
 
+  it('counts limiter decisions and 429 reasons in /metrics, as one process does (the request state reaches the metrics)', async () => {
+    const t = (await a.inject({ method: 'POST', url: '/__harness/tenants', payload: { rateLimit: 2 } })).json().data
+    const h = { 'x-api-key': t.key.key, 'x-tenant-id': t.tenant.id }
+    const statuses: number[] = []
+    for (let i = 0; i < 4; i++) statuses.push((await a.inject({ url: '/api/wallet/list', headers: h })).statusCode)
+    expect(statuses).toContain(429)
+    const text = (await a.inject({ url: '/metrics' })).body
+    const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0)
+    expect(value(/^tenzro_mock_limiter_decisions_total\{decision="allowed",scope="key",source="limiter"\} (\d+)/m)).toBeGreaterThanOrEqual(2)
+    expect(value(/^tenzro_mock_limiter_decisions_total\{decision="refused",scope="key",source="limiter"\} (\d+)/m)).toBeGreaterThanOrEqual(1)
+    expect(text).toMatch(/^tenzro_mock_rate_limited_total\{reason="key_limit",tenant="[^"]+"\} [1-9]/m)
+  })
+
   it('answers 503 with Retry-After, not 500 or a hang, when Redis stops answering; known keys still read', async () => {
     const t = (await a.inject({ method: 'POST', url: '/__harness/tenants', payload: {} })).json().data
     const h = { 'x-api-key': t.key.key, 'x-tenant-id': t.tenant.id }

@@ -106,7 +106,7 @@ export async function createSharedState ({ url, prefix = 'tnz:state:', idempoten
       const revoke = keys.revoke
       const setFaults = target.setFaults
       const reset = target.reset
-      const appendJson = target.record.appendJson as (type: string, fields: Record<string, unknown>) => string
+      const appendJson = target.record.appendJson as (type: string, fields: Record<string, unknown>, context?: unknown) => string
 
       target.addTenant = (slug, opts = {}) => {
         const t = addTenant(slug, opts)
@@ -145,14 +145,15 @@ export async function createSharedState ({ url, prefix = 'tnz:state:', idempoten
         settled = Promise.all([settled, record.clear(), idempotency.clear()]).catch((err: Error) => { failure = err; onError(err, 'shared reset') })
       }
       // Every entry this instance records also goes to the merged record (append() goes through appendJson's closure, so both are wrapped).
-      const rec = target.record as unknown as { append: (type: string, fields: Record<string, unknown>) => number, appendJson: typeof appendJson }
-      rec.appendJson = (type, fields) => {
-        const line = appendJson(type, fields)
+      // The context goes through too: a request's state, which the metrics read (limiter decisions, 429 reasons).
+      const rec = target.record as unknown as { append: (type: string, fields: Record<string, unknown>, context?: unknown) => number, appendJson: typeof appendJson }
+      rec.appendJson = (type, fields, context) => {
+        const line = appendJson(type, fields, context)
         record.add(line)
         return line
       }
-      rec.append = (type, fields) => {
-        const line = appendJson(type, fields)
+      rec.append = (type, fields, context) => {
+        const line = appendJson(type, fields, context)
         record.add(line)
         return Number(line.slice(7, line.indexOf(',')))
       }
