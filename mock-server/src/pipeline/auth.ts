@@ -2,7 +2,7 @@
 // per-request data.
 import { ApiError, MESSAGES } from '../errors.ts'
 import type { AuthContext, RequestState, RouteAccess } from '../types.ts'
-import { DEFAULT_NETWORK, hasScope, type KeyStore } from '../domain/key-store.ts'
+import { DEFAULT_NETWORK, hasScope, type DigestMemo, type KeyStore } from '../domain/key-store.ts'
 import type { HeaderBag } from './request-id.ts'
 
 type AuthCode = 'missing_api_key' | 'invalid_api_key' | 'expired_api_key' | 'revoked_api_key' | 'missing_tenant_id' | 'tenant_mismatch' | 'insufficient_scope' | 'network_mismatch'
@@ -55,12 +55,12 @@ function refused (code: AuthCode, admin: boolean, keyRef: string | undefined, te
  * for tenant routes the tenant header present and matching, then the route's scope. Admin routes
  * (2.6) read X-Admin-API-Key and need admin:*; the route itself binds them to the key's tenant (3.4).
  */
-export function authenticate (headers: HeaderBag, keys: KeyStore, access: RouteAccess): AuthResult {
+export function authenticate (headers: HeaderBag, keys: KeyStore, access: RouteAccess, memo?: DigestMemo): AuthResult {
   if (access.public === true || access.control === true) return { ok: true, auth: undefined, keyRef: undefined }
   const admin = access.admin === true
   const { key } = presentedKey(headers, admin ? 'x-admin-api-key' : 'x-api-key')
   if (key === undefined) return refused('missing_api_key', admin, undefined, undefined)
-  const v = keys.verify(key)
+  const v = keys.verify(key, memo)
   if (!v.ok) return refused(v.code as AuthCode, admin, v.keyRef, v.tenantId)
   const { key: record, tenant } = v
   if (admin) {
