@@ -1,13 +1,14 @@
 // The noisy neighbour of the shared-key profile: a steady loader on the client's own key, above its
 // limit, against the real mock. The limiter answers it with real 429s; its requests are named so the
 // harness can leave them out of the evidence.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { control, QUIET, readRecord, startMock, type TestMock } from '../../mock-server/test/helper.ts'
 import { LOADER_REQUEST_PREFIX, startLoader } from '../src/loader.ts'
 
 let m: TestMock
 beforeAll(async () => { m = await startMock({ ...QUIET, rateLimit: { windowMs: 1000 } }) })
 afterAll(async () => { await m.close() })
+afterEach(() => { vi.useRealTimers() })
 
 describe('startLoader', () => {
   it('spends the key above its limit, meets the limiter\'s own 429s, and names every request it sends', async () => {
@@ -52,8 +53,10 @@ describe('startLoader', () => {
   it('takes the last request of every window itself, so a client pacing on X-RateLimit-Remaining still meets the 429s', async () => {
     // A fixed-window limiter in process (30 per 300 ms window), counting at call time, and a client
     // at ~80 requests/s beside the neighbour at 1.2x that waits out X-RateLimit-Reset once it is told
-    // Remaining 0 (contract 5.2). Without the drain the client takes a window's last request about
-    // two times in five (it never meets a 429 in that window); in 20 windows, never is 1 in 25,000.
+    // Remaining 0 (contract 5.2). On a fake clock every run is the same: without the drain this
+    // client takes the last request of every window and never meets a 429 (on a real machine, about
+    // two windows in five); with it, the client is never told Remaining 0 and meets 429s in every window.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'Date'], now: 1_800_000_000_000 })
     const windowMs = 300
     const limit = 30
     async function pacedRun (drainAt: number): Promise<{ zeros: number, limitedWindows: number, windows: number }> {
@@ -78,7 +81,7 @@ describe('startLoader', () => {
         else if (res.headers.get('x-ratelimit-remaining') === '0') { zeros++; pausedUntil = Number(res.headers.get('x-ratelimit-reset')) * 1000 }
       }, 12)
       const first = Math.floor(Date.now() / windowMs) + 1
-      await new Promise((resolve) => setTimeout(resolve, 21 * windowMs))
+      await vi.advanceTimersByTimeAsync(21 * windowMs)
       clearInterval(client)
       await loader.stop()
       const last = Math.floor(Date.now() / windowMs) - 1
@@ -86,10 +89,11 @@ describe('startLoader', () => {
     }
     const drained = await pacedRun(4)
     expect(drained.zeros, JSON.stringify(drained)).toBe(0)
-    // Timers fire late on a busy machine; most whole windows still show the client a 429.
-    expect(drained.limitedWindows, JSON.stringify(drained)).toBeGreaterThanOrEqual(drained.windows - 3)
+    expect(drained.windows).toBe(20)
+    expect(drained.limitedWindows, JSON.stringify(drained)).toBe(drained.windows)
     const plain = await pacedRun(0)
     expect(plain.zeros, JSON.stringify(plain)).toBeGreaterThan(0)
+    expect(plain.limitedWindows, JSON.stringify(plain)).toBeLessThan(plain.windows)
   })
 
   it('refuses a rate that is not positive', () => {
