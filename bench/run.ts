@@ -5,7 +5,7 @@
 // BENCH_QUICK=1 shortens rounds (for a smoke run, not for figures); BENCH_ROUNDS and BENCH_DURATION_S set
 // them (more, shorter alternating rounds average out a busy machine).
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { compare, load, median, startServer, type RunningServer } from './lib.ts'
+import { compare, load, median, startServer, type LoadResult, type RunningServer } from './lib.ts'
 
 const quick = process.env.BENCH_QUICK === '1'
 const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3))
@@ -81,8 +81,10 @@ const benches: Record<string, Bench> = {
       const rps = { on: [] as number[], off: [] as number[] }
       let bad = 0
       for (let i = 0; i < rounds; i++) {
-        const b = await round(off, cpu.off)
-        const c = await round(on, cpu.on)
+        // Which goes first swaps every round, as in compare() (lib.ts).
+        let b: LoadResult
+        let c: LoadResult
+        if (i % 2 === 0) { b = await round(off, cpu.off); c = await round(on, cpu.on) } else { c = await round(on, cpu.on); b = await round(off, cpu.off) }
         rps.off.push(b.rps); rps.on.push(c.rps)
         bad += b.non2xx + b.errors + c.non2xx + c.errors
       }
