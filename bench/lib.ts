@@ -6,7 +6,7 @@ import autocannon from 'autocannon'
 import type { MockConfigInput } from '../mock-server/src/config.ts'
 
 export interface ServerSpec { kind: 'mock' | 'bare', config?: MockConfigInput, logFile?: string, env?: Record<string, string>, execArgv?: string[] }
-export interface RunningServer { url: string, key: string, tenantId: string, child: ChildProcess, stop (): Promise<void>, rss (): Promise<number>, cpuUs (): Promise<number> }
+export interface RunningServer { url: string, key: string, tenantId: string, child: ChildProcess, stop (): Promise<void>, rss (): Promise<number>, cpuUs (): Promise<number>, mainUs (): Promise<number> }
 
 const SERVER = fileURLToPath(new URL('./server.ts', import.meta.url))
 
@@ -25,6 +25,11 @@ export async function startServer (spec: ServerSpec, script = SERVER): Promise<R
     child,
     cpuUs: () => new Promise((resolve) => {
       child.once('message', (m) => resolve((m as { cpuUs: number }).cpuUs))
+      child.send('cpu')
+    }),
+    // The main thread alone: the request path's own CPU, without GC helpers, workers or the log's I/O.
+    mainUs: () => new Promise((resolve) => {
+      child.once('message', (m) => resolve((m as { mainUs: number }).mainUs))
       child.send('cpu')
     }),
     rss: () => new Promise((resolve) => {

@@ -71,20 +71,24 @@ const benches: Record<string, Bench> = {
     const scraper = setInterval(() => { fetch(on.url + '/metrics', { headers: { accept: 'application/openmetrics-text; version=1.0.0' } }).then((r) => r.arrayBuffer(), () => {}) }, 1000)
     try {
       const cpu = { on: [] as number[], off: [] as number[] }
-      const round = async (s: RunningServer, into: number[]) => {
+      const main = { on: [] as number[], off: [] as number[] }
+      const round = async (s: RunningServer, into: number[], mainInto: number[]) => {
         const before = await s.cpuUs()
+        const mainBefore = await s.mainUs()
         const r = await load(s.url + '/api/wallet/list', { headers: { 'x-api-key': s.key, 'x-tenant-id': s.tenantId }, durationS })
+        const mainAfter = await s.mainUs()
         into.push((await s.cpuUs() - before) / (r.rps * durationS))
+        mainInto.push((mainAfter - mainBefore) / (r.rps * durationS))
         return r
       }
-      await round(on, []); await round(off, [])
+      await round(on, [], []); await round(off, [], [])
       const rps = { on: [] as number[], off: [] as number[] }
       let bad = 0
       for (let i = 0; i < rounds; i++) {
         // Which goes first swaps every round, as in compare() (lib.ts).
         let b: LoadResult
         let c: LoadResult
-        if (i % 2 === 0) { b = await round(off, cpu.off); c = await round(on, cpu.on) } else { c = await round(on, cpu.on); b = await round(off, cpu.off) }
+        if (i % 2 === 0) { b = await round(off, cpu.off, main.off); c = await round(on, cpu.on, main.on) } else { c = await round(on, cpu.on, main.on); b = await round(off, cpu.off, main.off) }
         rps.off.push(b.rps); rps.on.push(c.rps)
         bad += b.non2xx + b.errors + c.non2xx + c.errors
       }
@@ -98,6 +102,11 @@ const benches: Record<string, Bench> = {
         cpuUsPerRequestOn: median(cpu.on),
         cpuUsPerRequestOff: median(cpu.off),
         cpuRatio: median(cpu.off) / median(cpu.on),
+        // The request path's own cost, without the scheduling noise of two servers sharing two cores
+        // with the load generator (which moves the req/s ratio by +-5-10 % between runs here).
+        mainUsPerRequestOn: median(main.on),
+        mainUsPerRequestOff: median(main.off),
+        mainCpuRatio: median(main.off) / median(main.on),
         rounds,
         durationS,
         non2xxOrErrors: bad,
