@@ -5,6 +5,7 @@
 import { request as httpRequest, Agent } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { control, fakeKey, QUIET, readRecord, startMock, type TestMock } from './helper.ts'
+import { createKeyStore, type DigestMemo } from '../src/domain/key-store.ts'
 
 let m: TestMock
 // One socket for every request: all of them share the connection's memo.
@@ -62,5 +63,17 @@ describe('the per-connection key digest memo', () => {
     const refused = (await readRecord(m)).filter((e) => e.type === 'request' && e.code === 'invalid_api_key' && e.keyId === fakeKey('acme').slice(0, 12))
     expect(refused).toHaveLength(2)
     expect(refused.every((e) => e.tenant === acme.tenantId)).toBe(true)
+  })
+
+  it('is trusted only by the store that made it (each store hashes with its own pepper)', () => {
+    const key = fakeKey('acme', 'Ab1')
+    const stores = [createKeyStore({ seed: 1, now: () => 0 }), createKeyStore({ seed: 1, now: () => 0 })]
+    for (const store of stores) store.importKey(store.addTenant({ slug: 'acme' }), key)
+    const memo: DigestMemo = { key: undefined, hash: '', store: undefined }
+    for (let i = 0; i < 4; i++) expect(stores[i % 2]!.verify(key, memo).ok).toBe(true)
+    // A memo made by another store for another key is not reused either.
+    const other = createKeyStore({ seed: 1, now: () => 0 })
+    expect(other.verify(key, memo)).toMatchObject({ ok: false, code: 'invalid_api_key' })
+    expect(stores[0]!.verify(key, memo).ok).toBe(true)
   })
 })

@@ -17,7 +17,7 @@ function memoOf (request: FastifyRequest): DigestMemo | undefined {
   const socket = request.raw.socket as (Socket & { [kMemo]?: DigestMemo }) | null
   if (socket === null || socket === undefined) return undefined
   let memo = socket[kMemo]
-  if (memo === undefined) { memo = { key: undefined, hash: '' }; socket[kMemo] = memo }
+  if (memo === undefined) { memo = { key: undefined, hash: '', store: undefined }; socket[kMemo] = memo }
   return memo
 }
 
