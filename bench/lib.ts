@@ -6,7 +6,9 @@ import autocannon from 'autocannon'
 import type { MockConfigInput } from '../mock-server/src/config.ts'
 
 export interface ServerSpec { kind: 'mock' | 'bare', config?: MockConfigInput, logFile?: string, env?: Record<string, string>, execArgv?: string[] }
-export interface RunningServer { url: string, key: string, tenantId: string, child: ChildProcess, stop (): Promise<void>, rss (): Promise<number>, cpuUs (): Promise<number>, mainUs (): Promise<number> }
+/** CPU the server has used so far: the whole process, and its main thread alone (the request path's own, without GC helpers, workers or the log's I/O). */
+export interface CpuSample { cpuUs: number, mainUs: number }
+export interface RunningServer { url: string, key: string, tenantId: string, child: ChildProcess, stop (): Promise<void>, rss (): Promise<number>, cpuUs (): Promise<number>, cpu (): Promise<CpuSample> }
 
 const SERVER = fileURLToPath(new URL('./server.ts', import.meta.url))
 
@@ -18,20 +20,17 @@ export async function startServer (spec: ServerSpec, script = SERVER): Promise<R
     child.once('message', (m) => resolve(m as { port: number, key: string, tenantId: string }))
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code} before listening`)))
   })
+  const cpu = () => new Promise<CpuSample>((resolve) => {
+    child.once('message', (m) => resolve(m as CpuSample))
+    child.send('cpu')
+  })
   return {
     url: `http://127.0.0.1:${first.port}`,
     key: first.key,
     tenantId: first.tenantId,
     child,
-    cpuUs: () => new Promise((resolve) => {
-      child.once('message', (m) => resolve((m as { cpuUs: number }).cpuUs))
-      child.send('cpu')
-    }),
-    // The main thread alone: the request path's own CPU, without GC helpers, workers or the log's I/O.
-    mainUs: () => new Promise((resolve) => {
-      child.once('message', (m) => resolve((m as { mainUs: number }).mainUs))
-      child.send('cpu')
-    }),
+    cpuUs: async () => (await cpu()).cpuUs,
+    cpu,
     rss: () => new Promise((resolve) => {
       child.once('message', (m) => resolve((m as { rss: number }).rss))
       child.send('rss')
@@ -58,10 +57,23 @@ export function median (xs: number[]): number {
 }
 
 /**
+ * Round `round` of a side-by-side measurement: both runs, the baseline first in even rounds and the
+ * candidate first in odd ones; results in argument order. On this machine the second load of a pair
+ * ran up to ~8 % faster in A/A runs of one build against itself, so a fixed order favours one side.
+ */
+export async function inTurn<T> (round: number, baseline: () => Promise<T>, candidate: () => Promise<T>): Promise<[T, T]> {
+  if (round % 2 === 0) {
+    const b = await baseline()
+    return [b, await candidate()]
+  }
+  const c = await candidate()
+  return [await baseline(), c]
+}
+
+/**
  * Alternate the candidate and the baseline round by round (so drift on a shared machine hits both),
- * after one warm-up round each, and report medians and their ratio. The order within a round swaps
- * every round (baseline first, then candidate first, ...): on this machine the second load of a pair
- * ran up to ~8 % faster in A/A runs of one build against itself, and a fixed order put that on one side.
+ * after one warm-up round each, and report medians and their ratio. Which goes first swaps every
+ * round (inTurn).
  */
 export async function compare (name: string, candidate: RunningServer, baseline: RunningServer, { rounds = 3, durationS = 5, path = '/api/wallet/list', connections = 50 } = {}) {
   const hdr = (s: RunningServer) => ({ 'x-api-key': s.key, 'x-tenant-id': s.tenantId })
@@ -70,9 +82,9 @@ export async function compare (name: string, candidate: RunningServer, baseline:
   const c: LoadResult[] = []
   const b: LoadResult[] = []
   for (let i = 0; i < rounds; i++) {
-    const runBaseline = async () => { b.push(await load(baseline.url + path, { headers: hdr(baseline), durationS, connections })) }
-    const runCandidate = async () => { c.push(await load(candidate.url + path, { headers: hdr(candidate), durationS, connections })) }
-    if (i % 2 === 0) { await runBaseline(); await runCandidate() } else { await runCandidate(); await runBaseline() }
+    const [rb, rc] = await inTurn(i, () => load(baseline.url + path, { headers: hdr(baseline), durationS, connections }), () => load(candidate.url + path, { headers: hdr(candidate), durationS, connections }))
+    b.push(rb)
+    c.push(rc)
   }
   const cr = median(c.map((x) => x.rps))
   const br = median(b.map((x) => x.rps))

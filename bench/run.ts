@@ -5,7 +5,7 @@
 // BENCH_QUICK=1 shortens rounds (for a smoke run, not for figures); BENCH_ROUNDS and BENCH_DURATION_S set
 // them (more, shorter alternating rounds average out a busy machine).
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { compare, load, median, startServer, type LoadResult, type RunningServer } from './lib.ts'
+import { compare, inTurn, load, median, startServer, type RunningServer } from './lib.ts'
 
 const quick = process.env.BENCH_QUICK === '1'
 const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3))
@@ -73,22 +73,18 @@ const benches: Record<string, Bench> = {
       const cpu = { on: [] as number[], off: [] as number[] }
       const main = { on: [] as number[], off: [] as number[] }
       const round = async (s: RunningServer, into: number[], mainInto: number[]) => {
-        const before = await s.cpuUs()
-        const mainBefore = await s.mainUs()
+        const before = await s.cpu()
         const r = await load(s.url + '/api/wallet/list', { headers: { 'x-api-key': s.key, 'x-tenant-id': s.tenantId }, durationS })
-        const mainAfter = await s.mainUs()
-        into.push((await s.cpuUs() - before) / (r.rps * durationS))
-        mainInto.push((mainAfter - mainBefore) / (r.rps * durationS))
+        const after = await s.cpu()
+        into.push((after.cpuUs - before.cpuUs) / (r.rps * durationS))
+        mainInto.push((after.mainUs - before.mainUs) / (r.rps * durationS))
         return r
       }
       await round(on, [], []); await round(off, [], [])
       const rps = { on: [] as number[], off: [] as number[] }
       let bad = 0
       for (let i = 0; i < rounds; i++) {
-        // Which goes first swaps every round, as in compare() (lib.ts).
-        let b: LoadResult
-        let c: LoadResult
-        if (i % 2 === 0) { b = await round(off, cpu.off, main.off); c = await round(on, cpu.on, main.on) } else { c = await round(on, cpu.on, main.on); b = await round(off, cpu.off, main.off) }
+        const [b, c] = await inTurn(i, () => round(off, cpu.off, main.off), () => round(on, cpu.on, main.on))
         rps.off.push(b.rps); rps.on.push(c.rps)
         bad += b.non2xx + b.errors + c.non2xx + c.errors
       }
