@@ -7,6 +7,9 @@ import { control, fakeKey, headersFor, postJson, QUIET, startMock, type TestMock
 import { openRaw, type RawStream } from './helpers/sse.ts'
 import type { MockConfigInput } from '../src/config.ts'
 import type { AppDeps } from '../src/app.ts'
+import type { MockContext } from '../src/context.ts'
+import type { LimitDecision } from '../src/domain/limiter/types.ts'
+import { createMockMetrics } from '../src/metrics/mock-metrics.ts'
 
 const mocks: TestMock[] = []
 const streams: RawStream[] = []
@@ -212,5 +215,71 @@ describe('GET /metrics', () => {
     const res = await fetch(`${off.url}/metrics`)
     expect(res.status).toBe(404)
     expect((await res.json() as { error: { code: string } }).error.code).toBe('not_found')
+  })
+})
+
+describe('the series a request adds to (metrics/mock-metrics.ts requestSeries)', () => {
+  it('counts every label combination exactly, past the remembered ones and interleaved, as a recount does', async () => {
+    // A fake context: tenants t0..t19 whose slug is their id; nothing else is read for request entries.
+    const ctx = {
+      keys: { tenant: (id: string) => (/^t\d+$/.test(id) ? { slug: id } : undefined) },
+      record: { stats: () => ({ retained: 0, capacity: 1, dropped: 0 }) },
+      config: { rateLimit: { store: 'memory', algorithm: 'fixed-window' }, events: { backend: 'memory' } },
+      faults: { stats: () => [] }
+    } as unknown as MockContext
+    const metrics = createMockMetrics({ context: () => ctx, maxTenants: 100 })
+    const routes = ['/api/wallet/list', '/api/wallet/create', null]
+    const statuses = [200, 401, 429, 500]
+    const auths = ['ok', 'refused', null]
+    const codes = ['invalid_api_key', 'missing_api_key', null]
+    const limits: Array<Partial<LimitDecision> | undefined> = [undefined, { allowed: true }, { allowed: false }, { allowed: false, scope: 'tenant' }, { allowed: false, source: 'burst-fault' }, { allowed: false, source: 'store-unavailable' }]
+    const want = new Map<string, number>()
+    const add = (k: string) => want.set(k, (want.get(k) ?? 0) + 1)
+    // mulberry32: a seeded order, the same every run.
+    let x = 12345
+    const pick = <T> (xs: readonly T[]): T => {
+      x = (x + 0x6d2b79f5) | 0
+      let r = Math.imul(x ^ (x >>> 15), 1 | x)
+      r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r
+      return xs[Math.floor((((r ^ (r >>> 14)) >>> 0) / 4294967296) * xs.length)]!
+    }
+    // Far more than MAX_COMBINATIONS per route, in a shuffled order, each seen many times.
+    for (let i = 0; i < 20_000; i++) {
+      const route = pick(routes)
+      const method = pick(['GET', 'POST'])
+      const status = pick(statuses)
+      const tenant = `t${pick([...Array(20).keys()])}`
+      const auth = pick(auths)
+      const code = pick(codes)
+      const rl = pick(limits)
+      metrics.observe('request', { route, method, status, tenant, auth, code, durationMs: 0.3, traceId: null }, { rateLimit: rl })
+      const r = route ?? 'unmatched'
+      add(`requests ${r} ${method} ${status} ${tenant}`)
+      add(`duration ${r} ${method}`)
+      if (auth === 'ok') add(`auth ok ok ${tenant}`)
+      if (auth === 'refused') add(`auth refused ${code ?? 'unknown'} ${tenant}`)
+      if (rl !== undefined) {
+        const source = rl.source ?? 'limiter'
+        add(`limiter ${rl.allowed === true ? 'allowed' : source === 'store-unavailable' ? 'unavailable' : 'refused'} ${rl.scope ?? 'key'} ${source}`)
+      }
+    }
+    const t = (await metrics.scrape(undefined)).body
+    let checked = 0
+    for (const [k, n] of want) {
+      const [family, ...v] = k.split(' ')
+      const got = family === 'requests'
+        ? sample(t, 'tenzro_mock_http_requests_total', { route: v[0]!, method: v[1]!, status: v[2]!, tenant: v[3]! })
+        : family === 'duration'
+          ? sample(t, 'tenzro_mock_http_request_duration_seconds_count', { route: v[0]!, method: v[1]! })
+          : family === 'auth'
+            ? sample(t, 'tenzro_mock_auth_attempts_total', { outcome: v[0]!, code: v[1]!, tenant: v[2]! })
+            : sample(t, 'tenzro_mock_limiter_decisions_total', { decision: v[0]!, scope: v[1]!, source: v[2]! })
+      expect(got, k).toBe(n)
+      checked++
+    }
+    // Every combination was met (3 x 2 x 4 x 20 request series alone), and no series was counted that the recount has not.
+    expect(checked).toBeGreaterThan(480)
+    const requestSeries = t.split('\n').filter((l) => l.startsWith('tenzro_mock_http_requests_total{'))
+    expect(requestSeries.length).toBe([...want.keys()].filter((k) => k.startsWith('requests ')).length)
   })
 })
