@@ -18,7 +18,7 @@ describe('medianInterval', () => {
 })
 
 describe('comparePaired', () => {
-  it('starts fresh processes for each pair, both with the pair'"'"'s hash seed, and reports each pair', async () => {
+  it('starts fresh processes for each pair, both with that pair\'s hash seed, and reports each pair', async () => {
     const besides: number[] = []
     const seen: string[] = []
     const r = await comparePaired('bare vs bare', { kind: 'bare' }, { kind: 'bare' }, {
