@@ -4,7 +4,7 @@
 // sse, scan, shedding, client-cpu, shared-state, workers, nats-replay; soak and fuzz run only when named.
 // BENCH_QUICK=1 shortens rounds (for a smoke run, not for figures); BENCH_ROUNDS and BENCH_DURATION_S set
 // them (more, shorter alternating rounds average out a busy machine); BENCH_PAIRS, BENCH_PAIR_ROUNDS and
-// BENCH_PAIR_DURATION_S those of the benches measured over fresh process pairs (metrics).
+// BENCH_PAIR_DURATION_S those of the benches measured over fresh process pairs (wallet-list, limiter, metrics).
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { compare, comparePaired, load, startServer } from './lib.ts'
 
@@ -23,20 +23,12 @@ type Bench = () => Promise<object>
 const benches: Record<string, Bench> = {
   /** GET /api/wallet/list on the default mock (auth, record, logging on; limit high) vs bare Fastify. Goal >= 0.65. */
   async 'wallet-list' () {
-    const mock = await startServer({ kind: 'mock', config: HIGH })
-    const bare = await startServer({ kind: 'bare' })
-    try {
-      return { ...await compare('mock vs bare Fastify, GET /api/wallet/list', mock, bare, { rounds, durationS }), goal: '>= 0.65' }
-    } finally { await mock.stop(); await bare.stop() }
+    return { ...await comparePaired('mock vs bare Fastify, GET /api/wallet/list', { kind: 'mock', config: HIGH }, { kind: 'bare' }, { pairs, rounds: pairRounds, durationS: pairDurationS }), goal: '>= 0.65 (median over pairs)' }
   },
 
   /** Limiter on (memory store, limit high) vs the same mock with the limiter off. Goal >= 0.90. */
   async limiter () {
-    const on = await startServer({ kind: 'mock', config: HIGH })
-    const off = await startServer({ kind: 'mock', config: { rateLimit: { enabled: false } } })
-    try {
-      return { ...await compare('limiter on vs off', on, off, { rounds, durationS }), goal: '>= 0.90' }
-    } finally { await on.stop(); await off.stop() }
+    return { ...await comparePaired('limiter on vs off', { kind: 'mock', config: HIGH }, { kind: 'mock', config: { rateLimit: { enabled: false } } }, { pairs, rounds: pairRounds, durationS: pairDurationS }), goal: '>= 0.90 (median over pairs)' }
   },
 
   /** Redis store vs memory store (reported, no goal). Needs redis-server. */
