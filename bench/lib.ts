@@ -56,6 +56,11 @@ export async function startServer (spec: ServerSpec, script = SERVER): Promise<R
   }
 }
 
+/** The key headers of a bench server's own key. */
+export function keyHeaders (s: RunningServer): Record<string, string> {
+  return { 'x-api-key': s.key, 'x-tenant-id': s.tenantId }
+}
+
 export interface LoadResult { rps: number, p99Ms: number, non2xx: number, errors: number }
 
 export async function load (url: string, { headers = {}, durationS = 5, connections = 50 }: { headers?: Record<string, string>, durationS?: number, connections?: number } = {}): Promise<LoadResult> {
@@ -89,13 +94,12 @@ export async function inTurn<T> (round: number, baseline: () => Promise<T>, cand
  * round (inTurn).
  */
 export async function compare (name: string, candidate: RunningServer, baseline: RunningServer, { rounds = 3, durationS = 5, path = '/api/wallet/list', connections = 50 } = {}) {
-  const hdr = (s: RunningServer) => ({ 'x-api-key': s.key, 'x-tenant-id': s.tenantId })
-  await load(candidate.url + path, { headers: hdr(candidate), durationS: 1, connections })
-  await load(baseline.url + path, { headers: hdr(baseline), durationS: 1, connections })
+  await load(candidate.url + path, { headers: keyHeaders(candidate), durationS: 1, connections })
+  await load(baseline.url + path, { headers: keyHeaders(baseline), durationS: 1, connections })
   const c: LoadResult[] = []
   const b: LoadResult[] = []
   for (let i = 0; i < rounds; i++) {
-    const [rb, rc] = await inTurn(i, () => load(baseline.url + path, { headers: hdr(baseline), durationS, connections }), () => load(candidate.url + path, { headers: hdr(candidate), durationS, connections }))
+    const [rb, rc] = await inTurn(i, () => load(baseline.url + path, { headers: keyHeaders(baseline), durationS, connections }), () => load(candidate.url + path, { headers: keyHeaders(candidate), durationS, connections }))
     b.push(rb)
     c.push(rc)
   }
@@ -111,7 +115,7 @@ export interface Measured { rps: number, cpuUsPerRequest: number, mainUsPerReque
 /** Load `s` for `durationS` and read its CPU before and after. */
 export async function measure (s: RunningServer, { durationS = 2, path = '/api/wallet/list', connections = 50 } = {}): Promise<Measured> {
   const before = await s.cpu()
-  const r = await load(s.url + path, { headers: { 'x-api-key': s.key, 'x-tenant-id': s.tenantId }, durationS, connections })
+  const r = await load(s.url + path, { headers: keyHeaders(s), durationS, connections })
   const after = await s.cpu()
   const n = Math.max(1, r.rps * durationS)
   return { rps: r.rps, cpuUsPerRequest: (after.cpuUs - before.cpuUs) / n, mainUsPerRequest: (after.mainUs - before.mainUs) / n, bad: r.non2xx + r.errors }
@@ -167,21 +171,24 @@ export async function comparePaired (name: string, candidate: ServerSpec, baseli
     const [b, c] = await inTurn(p, () => startServer({ ...baseline, hashSeed }), () => startServer({ ...candidate, hashSeed }))
     const stop = beside?.(c, b)
     try {
-      const opts = { durationS: 1, path, connections }
-      await inTurn(p, () => measure(b, opts), () => measure(c, opts))
+      const warmUp = { durationS: 1, path, connections }
+      await inTurn(p, () => measure(b, warmUp), () => measure(c, warmUp))
+      const each = { durationS, path, connections }
       const mb: Measured[] = []
       const mc: Measured[] = []
       for (let r = 0; r < rounds; r++) {
-        const [x, y] = await inTurn(p + r, () => measure(b, { durationS, path, connections }), () => measure(c, { durationS, path, connections }))
+        const [x, y] = await inTurn(p + r, () => measure(b, each), () => measure(c, each))
         mb.push(x)
         mc.push(y)
       }
       const sum = (ms: Measured[], f: (m: Measured) => number) => ms.reduce((n, m) => n + f(m), 0)
-      ratios.push(sum(mc, (m) => m.rps) / sum(mb, (m) => m.rps))
+      const cRps = sum(mc, (m) => m.rps)
+      const bRps = sum(mb, (m) => m.rps)
+      ratios.push(cRps / bRps)
       mainRatios.push(sum(mb, (m) => m.mainUsPerRequest) / sum(mc, (m) => m.mainUsPerRequest))
       cpuRatios.push(sum(mb, (m) => m.cpuUsPerRequest) / sum(mc, (m) => m.cpuUsPerRequest))
-      rps.candidate.push(sum(mc, (m) => m.rps) / rounds)
-      rps.baseline.push(sum(mb, (m) => m.rps) / rounds)
+      rps.candidate.push(cRps / rounds)
+      rps.baseline.push(bRps / rounds)
       bad += sum(mb, (m) => m.bad) + sum(mc, (m) => m.bad)
       await after?.(c, b)
       process.stderr.write(`  pair ${p + 1}/${pairs}: ${ratios.at(-1)!.toFixed(3)}\n`)
